@@ -1,0 +1,556 @@
+"""The StashDB (stash-box) GraphQL client used by the tag sync.
+
+Knows nothing about the local Stash. It sends a few constant queries with
+GraphQL variables, keeps to a rate limit shared by every call of one client,
+retries HTTP 429/503 a few times and turns every failure into a
+``StashDBError`` whose text never holds the API key.
+
+Partial answers (GraphQL ``errors[]`` next to ``data``), decided once here:
+
+- An error whose message says ``not authorized`` is always a
+  ``StashDBAuthError``, whatever the data.
+- ``findScene``: a null scene with any error is an error; a null scene
+  without errors is an unknown id (``None``).
+- Aliased ``findScene`` (``s0``, ``s1`` ...): a null alias is an unknown id
+  only when no error names that alias in its ``path`` and no error lacks a
+  ``path``; otherwise the whole request fails.  A missing alias is a
+  wrong-shape error.
+- ``findScenesBySceneFingerprints``: any null inner list or null scene fails
+  the whole request (wrong shape).
+- Errors next to complete, well-formed data are logged as a warning and the
+  data is used.
+"""
+from __future__ import annotations
+
+import email.utils
+import functools
+import logging
+import math
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
+
+import requests
+
+from plugin_info import USER_AGENT
+
+logger = logging.getLogger("tagManager.stashdb")
+
+MAX_SCENES_PER_REQUEST = 40  # stash-box answers "too many scenes" above 40 lists
+DEFAULT_REQUESTS_PER_SECOND = 2.0
+STASH_DEFAULT_REQUESTS_PER_MINUTE = 240  # pkg/stashbox/client.go DefaultMaxRequestsPerMinute
+MAX_RETRIES = 3
+RETRYABLE_STATUSES = frozenset({429, 503})
+MAX_RETRY_AFTER_SECONDS = 600.0  # a longer Retry-After is cut to this
+BODY_EXCERPT_CHARS = 200
+_REDACTED = "[redacted]"
+
+# --------------------------------------------------------------------------
+# Queries: constant documents, every value passed as a GraphQL variable.
+
+SCENE_FIELDS_FRAGMENT = """
+fragment TagManagerSceneFields on Scene {
+  id
+  deleted
+  tags {
+    id
+    name
+  }
+}
+"""
+
+ME_OPERATION = "TagManagerMe"
+ME_QUERY = """
+query TagManagerMe {
+  me {
+    name
+  }
+}
+"""
+
+FIND_SCENE_OPERATION = "TagManagerFindScene"
+FIND_SCENE_QUERY = """
+query TagManagerFindScene($id: ID!) {
+  findScene(id: $id) {
+    ...TagManagerSceneFields
+  }
+}
+""" + SCENE_FIELDS_FRAGMENT
+
+FIND_SCENES_BY_FINGERPRINTS_OPERATION = "TagManagerFindScenesByFingerprints"
+FIND_SCENES_BY_FINGERPRINTS_QUERY = """
+query TagManagerFindScenesByFingerprints($fingerprints: [[FingerprintQueryInput!]!]!) {
+  findScenesBySceneFingerprints(fingerprints: $fingerprints) {
+    ...TagManagerSceneFields
+  }
+}
+""" + SCENE_FIELDS_FRAGMENT
+
+ALL_QUERY_DOCUMENTS = (ME_QUERY, FIND_SCENE_QUERY, FIND_SCENES_BY_FINGERPRINTS_QUERY)
+
+# Aliased findScene: only the integer alias index varies between documents.
+FIND_SCENES_BY_IDS_OPERATION = "TagManagerFindScenesByIds"
+_ALIASED_VARIABLE_TEMPLATE = "$id{index}: ID!"
+_ALIASED_FIELD_TEMPLATE = "  s{index}: findScene(id: $id{index}) {{ ...TagManagerSceneFields }}"
+_ALIASED_QUERY_TEMPLATE = "query TagManagerFindScenesByIds({variables}) {{\n{fields}\n}}\n"
+
+
+def scene_alias(index: int) -> str:
+    """The answer key of the index-th scene in an aliased findScene query."""
+    return f"s{int(index)}"
+
+
+def scene_id_variable(index: int) -> str:
+    """The variable name that carries the index-th scene id."""
+    return f"id{int(index)}"
+
+
+@functools.lru_cache(maxsize=None)
+def build_find_scenes_by_ids_query(count: int) -> str:
+    """The aliased findScene document for ``count`` ids (1..40), cached per count."""
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError("count must be an int")
+    if not 1 <= count <= MAX_SCENES_PER_REQUEST:
+        raise ValueError(f"count must be between 1 and {MAX_SCENES_PER_REQUEST}")
+    variables = ", ".join(_ALIASED_VARIABLE_TEMPLATE.format(index=i) for i in range(count))
+    fields = "\n".join(_ALIASED_FIELD_TEMPLATE.format(index=i) for i in range(count))
+    query = _ALIASED_QUERY_TEMPLATE.format(variables=variables, fields=fields)
+    return query + SCENE_FIELDS_FRAGMENT
+
+
+# --------------------------------------------------------------------------
+# Errors
+
+
+class StashDBError(Exception):
+    """A StashDB request failed. ``status`` is None when no HTTP answer came."""
+
+    def __init__(self, message: str, *, operation: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.operation = operation
+        self.status = status
+
+
+class StashDBAuthError(StashDBError):
+    """The API key is missing, wrong or lacks the rights (HTTP 401, "not authorized")."""
+
+
+class StashDBRateLimited(StashDBError):
+    """StashDB still answered HTTP 429 after every retry."""
+
+
+# --------------------------------------------------------------------------
+# Fingerprints
+
+# Stash v0.30.1 pkg/stashbox/scene.go convertFingerprints: md5 -> MD5, oshash
+# -> OSHASH, phash -> PHASH, any other type skipped; no de-duplication.
+# internal/api/resolver_query_scraper.go getScenesFingerprints concatenates the
+# fingerprints of all the scene's files in order. The phash hash is
+# utils.PhashToString (pkg/utils/phash.go): strconv.FormatUint(uint64, 16),
+# the same text Stash's GraphQL shows as the value (pkg/models/fingerprint.go
+# Fingerprint.Value), so string values are passed on unchanged.
+_ALGORITHM_BY_STASH_TYPE = {"md5": "MD5", "oshash": "OSHASH", "phash": "PHASH"}
+
+
+def fingerprint_query(fingerprint_type: str, value: Any) -> dict | None:
+    """One Stash ``{type, value}`` as a stash-box FingerprintQueryInput, or None."""
+    algorithm = _ALGORITHM_BY_STASH_TYPE.get(fingerprint_type)
+    if algorithm is None or value is None or value == "":
+        return None
+    if algorithm == "PHASH" and isinstance(value, int) and not isinstance(value, bool):
+        value = format(value & 0xFFFF_FFFF_FFFF_FFFF, "x")  # as uint64, like Stash
+    return {"hash": str(value), "algorithm": algorithm}
+
+
+def fingerprint_queries_from_files(files: Iterable[dict] | None) -> list[dict]:
+    """Stash's ``files { fingerprints { type value } }`` as stash-box fingerprint inputs."""
+    queries = []
+    for file in files or ():
+        for fingerprint in file.get("fingerprints") or ():
+            query = fingerprint_query(fingerprint.get("type"), fingerprint.get("value"))
+            if query is not None:
+                queries.append(query)
+    return queries
+
+
+# --------------------------------------------------------------------------
+# Rate limiting
+
+
+def rate_from_requests_per_minute(requests_per_minute: float | None) -> float:
+    """Requests per second for a stash-box's ``max_requests_per_minute``, at most 2.
+
+    0, None or a negative number mean Stash's default of 240 per minute, as in
+    Stash v0.30.1 pkg/stashbox/client.go (MaxRequestsPerMinute ignores n <= 0).
+    """
+    if not requests_per_minute or requests_per_minute <= 0:
+        requests_per_minute = STASH_DEFAULT_REQUESTS_PER_MINUTE
+    return min(DEFAULT_REQUESTS_PER_SECOND, requests_per_minute / 60.0)
+
+
+class RateLimiter:
+    """A token bucket with a burst of one, safe to share between threads.
+
+    Each ``wait()`` reserves the next free slot under the lock and sleeps
+    outside it, so permits are at least ``1 / requests_per_second`` apart.
+    """
+
+    def __init__(
+        self,
+        requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if not (isinstance(requests_per_second, (int, float)) and math.isfinite(requests_per_second)):
+            raise ValueError("requests_per_second must be a finite number")
+        if requests_per_second <= 0:
+            raise ValueError("requests_per_second must be positive")
+        self.requests_per_second = float(requests_per_second)
+        self.interval = 1.0 / self.requests_per_second
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next_free: float | None = None
+
+    def wait(self) -> None:
+        """Block until the next request may be sent."""
+        with self._lock:
+            earliest = self._next_free
+            now = self._clock()
+            slot = now if earliest is None else max(now, earliest)
+            self._next_free = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)
+
+    @staticmethod
+    def backoff(attempt: int) -> float:
+        """Seconds to wait before retry number ``attempt``: 1, 2, 4 ..."""
+        if attempt < 1:
+            raise ValueError("attempt counts from 1")
+        return float(2 ** (attempt - 1))
+
+
+def retry_after_seconds(value: str | None, now: datetime) -> float:
+    """Seconds asked for by a ``Retry-After`` header (seconds or HTTP date); 0 if unusable."""
+    if not value:
+        return 0.0
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = _seconds_until_http_date(text, now)
+    if not math.isfinite(seconds):
+        return 0.0
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
+
+
+def _seconds_until_http_date(text: str, now: datetime) -> float:
+    when = _parse_http_date(text)
+    return 0.0 if when is None else (when - now).total_seconds()
+
+
+def _parse_http_date(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
+def _server_now(headers: Any) -> datetime:
+    """The answer's own ``Date`` (no clock skew), else this machine's UTC time."""
+    return _parse_http_date(headers.get("Date")) or datetime.now(timezone.utc)
+
+
+# --------------------------------------------------------------------------
+# The client
+
+
+def _error_may_concern(error: dict, alias: str) -> bool:
+    """True when a GraphQL error names this alias first in its path, or has no path."""
+    path = error.get("path")
+    return not isinstance(path, list) or not path or path[0] == alias
+
+
+class _Answer(NamedTuple):
+    data: dict
+    errors: list
+    status: int
+
+
+def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class StashDBClient:
+    """The few StashDB queries the tag sync needs, rate limited and retried."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        api_key: str,
+        *,
+        requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        rate_limiter: RateLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if not timeout or timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self.endpoint = endpoint
+        self._api_key = (api_key or "").strip()
+        self.timeout = float(timeout)
+        self._owns_session = session is None
+        self._session = session if session is not None else requests.Session()
+        if rate_limiter is None:
+            rate_limiter = RateLimiter(requests_per_second, sleep=sleep)
+        self.rate_limiter = rate_limiter
+        self._sleep = sleep
+        self._count_lock = threading.Lock()
+        self.request_count = 0
+
+    def __repr__(self) -> str:
+        return f"StashDBClient({self.endpoint!r})"
+
+    def close(self) -> None:
+        """Close the HTTP session if this client created it."""
+        if self._owns_session:
+            self._session.close()
+
+    # ---- public queries
+
+    def check_access(self) -> str:
+        """The user name behind the API key; StashDBAuthError when the key is bad."""
+        answer = self._execute(ME_OPERATION, ME_QUERY, {})
+        me = self._field(ME_OPERATION, answer, "me")
+        if me is None:
+            if answer.errors:
+                raise self._graphql_errors_error(ME_OPERATION, answer)
+            raise self._error(StashDBAuthError, ME_OPERATION, "no user for this API key", answer.status)
+        name = me.get("name") if isinstance(me, dict) else None
+        if not isinstance(name, str):
+            raise self._wrong_shape(ME_OPERATION, "me without a name", answer.status)
+        return name
+
+    def find_scene_by_id(self, scene_id: str | int) -> dict | None:
+        """The scene with this StashDB id, or None when StashDB does not know it."""
+        answer = self._execute(FIND_SCENE_OPERATION, FIND_SCENE_QUERY, {"id": str(scene_id)})
+        scene = self._field(FIND_SCENE_OPERATION, answer, "findScene")
+        if scene is None:
+            if answer.errors:
+                raise self._graphql_errors_error(FIND_SCENE_OPERATION, answer)
+            return None
+        self._log_ignored_errors(FIND_SCENE_OPERATION, answer)
+        return self._checked_scene(FIND_SCENE_OPERATION, scene, answer.status)
+
+    def find_scenes_by_ids(self, scene_ids: Iterable[str | int]) -> list[dict | None]:
+        """One scene (or None for an unknown id) per id, in input order, 40 ids a request."""
+        ids = [str(scene_id) for scene_id in scene_ids]
+        scenes: list[dict | None] = []
+        for chunk in _chunks(ids, MAX_SCENES_PER_REQUEST):
+            scenes.extend(self._find_scenes_chunk(chunk))
+        return scenes
+
+    def find_scenes_by_fingerprints(
+        self, fingerprint_batches: Iterable[Iterable[dict]]
+    ) -> list[list[dict]]:
+        """One list of matching scenes per list of fingerprints, in input order.
+
+        Empty lists are not sent and come back as ``[]``; 40 lists a request.
+        """
+        batches = [list(batch) for batch in fingerprint_batches]
+        to_send = [batch for batch in batches if batch]
+        answers: list[list[dict]] = []
+        for chunk in _chunks(to_send, MAX_SCENES_PER_REQUEST):
+            answers.extend(self._find_by_fingerprints_chunk(chunk))
+        sent_answers = iter(answers)
+        return [next(sent_answers) if batch else [] for batch in batches]
+
+    # ---- per-operation answer handling
+
+    def _find_scenes_chunk(self, ids: Sequence[str]) -> list[dict | None]:
+        query = build_find_scenes_by_ids_query(len(ids))
+        variables = {scene_id_variable(i): scene_id for i, scene_id in enumerate(ids)}
+        answer = self._execute(FIND_SCENES_BY_IDS_OPERATION, query, variables)
+        scenes = [self._aliased_scene(answer, i) for i in range(len(ids))]
+        self._log_ignored_errors(FIND_SCENES_BY_IDS_OPERATION, answer)
+        return scenes
+
+    def _aliased_scene(self, answer: _Answer, index: int) -> dict | None:
+        operation = FIND_SCENES_BY_IDS_OPERATION
+        alias = scene_alias(index)
+        scene = self._field(operation, answer, alias)
+        if scene is None:
+            if any(_error_may_concern(error, alias) for error in answer.errors):
+                raise self._graphql_errors_error(operation, answer)
+            return None
+        return self._checked_scene(operation, scene, answer.status)
+
+    def _find_by_fingerprints_chunk(self, chunk: list[list[dict]]) -> list[list[dict]]:
+        operation = FIND_SCENES_BY_FINGERPRINTS_OPERATION
+        answer = self._execute(operation, FIND_SCENES_BY_FINGERPRINTS_QUERY, {"fingerprints": chunk})
+        lists = self._field(operation, answer, "findScenesBySceneFingerprints")
+        if lists is None and answer.errors:
+            raise self._graphql_errors_error(operation, answer)
+        if not isinstance(lists, list) or len(lists) != len(chunk):
+            count = len(lists) if isinstance(lists, list) else "no"
+            detail = f"{count} scene lists for {len(chunk)} fingerprint lists"
+            raise self._wrong_shape(operation, detail, answer.status)
+        result = [self._checked_scene_list(operation, scenes, answer.status) for scenes in lists]
+        self._log_ignored_errors(operation, answer)
+        return result
+
+    def _checked_scene_list(self, operation: str, scenes: Any, status: int) -> list[dict]:
+        if not isinstance(scenes, list):
+            raise self._wrong_shape(operation, "a null scene list", status)
+        return [self._checked_scene(operation, scene, status) for scene in scenes]
+
+    def _checked_scene(self, operation: str, scene: Any, status: int) -> dict:
+        if not isinstance(scene, dict):
+            raise self._wrong_shape(operation, "a null scene", status)
+        scene_id = scene.get("id")
+        if not isinstance(scene_id, str) or not isinstance(scene.get("deleted"), bool):
+            raise self._wrong_shape(operation, "a scene without id or deleted", status)
+        tags = scene.get("tags")
+        if not isinstance(tags, list):
+            raise self._wrong_shape(operation, f"scene {scene_id} without tags", status)
+        for tag in tags:
+            if not (isinstance(tag, dict) and isinstance(tag.get("id"), str)
+                    and isinstance(tag.get("name"), str)):
+                raise self._wrong_shape(operation, f"scene {scene_id} with a malformed tag", status)
+        return scene
+
+    def _field(self, operation: str, answer: _Answer, key: str) -> Any:
+        if key not in answer.data:
+            if answer.errors:
+                raise self._graphql_errors_error(operation, answer)
+            raise self._wrong_shape(operation, f"answer without {key}", answer.status)
+        return answer.data[key]
+
+    def _log_ignored_errors(self, operation: str, answer: _Answer) -> None:
+        if answer.errors:
+            logger.warning("StashDB %s: using the data despite GraphQL errors: %s",
+                           operation, self._error_messages(answer.errors))
+
+    # ---- HTTP and GraphQL envelope
+
+    def _execute(self, operation: str, query: str, variables: dict) -> _Answer:
+        payload = {"query": query, "variables": variables, "operationName": operation}
+        response = self._post_with_retries(operation, payload)
+        body = self._json_body(operation, response)
+        errors = body.get("errors") or []
+        if not isinstance(errors, list):
+            raise self._wrong_shape(operation, "errors is not a list", response.status_code)
+        errors = [error if isinstance(error, dict) else {"message": str(error)} for error in errors]
+        answer = _Answer(body.get("data"), errors, response.status_code)
+        if any("not authorized" in str(error.get("message", "")).lower() for error in errors):
+            raise self._graphql_errors_error(operation, answer, StashDBAuthError)
+        if not isinstance(answer.data, dict):
+            if errors:
+                raise self._graphql_errors_error(operation, answer)
+            raise self._wrong_shape(operation, "answer without data", response.status_code)
+        return answer
+
+    def _post_with_retries(self, operation: str, payload: dict) -> requests.Response:
+        if not self._api_key:
+            raise self._error(StashDBAuthError, operation, "no API key configured", None)
+        for attempt in range(MAX_RETRIES + 1):
+            self.rate_limiter.wait()
+            response = self._send_once(operation, payload)
+            if response.status_code not in RETRYABLE_STATUSES or attempt == MAX_RETRIES:
+                break
+            self._wait_before_retry(operation, response, attempt + 1)
+        self._check_status(operation, response)
+        return response
+
+    def _wait_before_retry(self, operation: str, response: requests.Response, retry: int) -> None:
+        asked = retry_after_seconds(response.headers.get("Retry-After"), _server_now(response.headers))
+        delay = max(asked, self.rate_limiter.backoff(retry))
+        logger.warning("StashDB %s: HTTP %d, retry %d of %d in %.1f s",
+                       operation, response.status_code, retry, MAX_RETRIES, delay)
+        self._sleep(delay)
+
+    def _send_once(self, operation: str, payload: dict) -> requests.Response:
+        with self._count_lock:
+            self.request_count += 1
+        logger.debug("StashDB %s: POST %s", operation, self.endpoint)
+        # The requests exception is not chained: its text could show the request.
+        try:
+            return self._session.post(
+                self.endpoint, json=payload, headers=self._headers(), timeout=self.timeout
+            )
+        except requests.exceptions.Timeout:
+            failure = f"no answer within {self.timeout:g} s"
+        except requests.exceptions.ConnectionError:
+            failure = "connection failed"
+        except requests.exceptions.RequestException as exc:
+            failure = f"request failed ({type(exc).__name__})"
+        raise self._error(StashDBError, operation, failure, None)
+
+    def _headers(self) -> dict:
+        return {
+            "ApiKey": self._api_key,
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+
+    def _check_status(self, operation: str, response: requests.Response) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status == 401:
+            raise self._error(StashDBAuthError, operation, "API key rejected", status, response.text)
+        if status == 429:
+            detail = f"rate limited after {MAX_RETRIES} retries"
+            raise self._error(StashDBRateLimited, operation, detail, status, response.text)
+        detail = "server error" if status >= 500 else "request rejected"
+        raise self._error(StashDBError, operation, detail, status, response.text)
+
+    def _json_body(self, operation: str, response: requests.Response) -> dict:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+            detail = "answer is not JSON"
+        else:
+            detail = "answer is not a JSON object"
+        if isinstance(body, dict):
+            return body
+        raise self._error(StashDBError, operation, detail, response.status_code, response.text)
+
+    # ---- building safe errors
+
+    def _graphql_errors_error(self, operation: str, answer: _Answer, kind: type = StashDBError):
+        detail = f"GraphQL errors: {self._error_messages(answer.errors)}"
+        return self._error(kind, operation, detail, answer.status)
+
+    def _wrong_shape(self, operation: str, detail: str, status: int | None) -> StashDBError:
+        return self._error(StashDBError, operation, f"unexpected answer: {detail}", status)
+
+    def _error_messages(self, errors: list) -> str:
+        messages = "; ".join(str(error.get("message", "")) for error in errors)
+        return self._excerpt(messages)
+
+    def _error(self, kind: type, operation: str, detail: str, status: int | None,
+               body: str | None = None) -> StashDBError:
+        message = f"StashDB {operation} failed: {detail}"
+        if status is not None:
+            message += f" (HTTP {status})"
+        if body:
+            message += f"; body: {self._excerpt(body)}"
+        return kind(self._scrub(message), operation=operation, status=status)
+
+    def _excerpt(self, text: str) -> str:
+        """At most 200 characters, with the key removed before cutting."""
+        flat = " ".join(self._scrub(text).split())
+        return flat[:BODY_EXCERPT_CHARS]
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._api_key, _REDACTED) if self._api_key else text

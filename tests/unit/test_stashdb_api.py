@@ -1,0 +1,769 @@
+"""Tests for stashdb_api: batching, aliasing, rate limiting, retries, errors, queries."""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+
+import pytest
+import requests
+import responses
+from graphql import parse, validate
+from graphql.language import FieldNode, OperationDefinitionNode, VariableNode
+
+import stashdb_api
+from plugin_info import USER_AGENT
+from stashdb_api import (
+    ALL_QUERY_DOCUMENTS,
+    FIND_SCENE_OPERATION,
+    FIND_SCENES_BY_FINGERPRINTS_OPERATION,
+    FIND_SCENES_BY_IDS_OPERATION,
+    RateLimiter,
+    StashDBAuthError,
+    StashDBClient,
+    StashDBError,
+    StashDBRateLimited,
+    build_find_scenes_by_ids_query,
+    fingerprint_queries_from_files,
+    rate_from_requests_per_minute,
+    retry_after_seconds,
+)
+from tests.shared_schemas import require_stashbox_schema
+
+ENDPOINT = "https://stashdb.example/graphql"
+API_KEY = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0LWtleS1mb3ItdGVzdHM.Zm9v"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+class FakeClock:
+    """A monotonic clock that only moves when something sleeps on it."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class FakeStashBox:
+    """A tiny stash-box: reads each posted document and answers from its scenes.
+
+    Root fields are resolved from the parsed query (alias or name as the
+    answer key); arguments must be variables, as a real server would read them.
+    """
+
+    def __init__(self, scenes=(), scene_ids_by_hash=None, clock=None):
+        self.scenes = {scene["id"]: scene for scene in scenes}
+        self.scene_ids_by_hash = scene_ids_by_hash or {}
+        self.bodies: list[dict] = []
+        self.request_times: list[float] = []
+        self._clock = clock
+
+    def install(self, http):
+        http.add_callback(responses.POST, ENDPOINT, callback=self)
+
+    def __call__(self, request):
+        body = json.loads(request.body)
+        self.bodies.append(body)
+        if self._clock is not None:
+            self.request_times.append(self._clock.now)
+        data = {}
+        for field in root_fields(body["query"], body["operationName"]):
+            key = (field.alias or field.name).value
+            data[key] = self._resolve(field, body["variables"])
+        return 200, {"Content-Type": "application/json"}, json.dumps({"data": data})
+
+    def _resolve(self, field: FieldNode, variables: dict):
+        arguments = {}
+        for argument in field.arguments:
+            assert isinstance(argument.value, VariableNode), "data must come as variables"
+            arguments[argument.name.value] = variables[argument.value.name.value]
+        name = field.name.value
+        if name == "findScene":
+            return self.scenes.get(arguments["id"])
+        if name == "findScenesBySceneFingerprints":
+            return [self._match(fingerprints) for fingerprints in arguments["fingerprints"]]
+        if name == "me":
+            return {"name": "tester"}
+        raise AssertionError(f"unexpected field {name}")
+
+    def _match(self, fingerprints):
+        scene_ids = []
+        for fingerprint in fingerprints:
+            key = (fingerprint["algorithm"], fingerprint["hash"])
+            for scene_id in self.scene_ids_by_hash.get(key, ()):
+                if scene_id not in scene_ids:
+                    scene_ids.append(scene_id)
+        return [self.scenes[scene_id] for scene_id in scene_ids]
+
+
+def root_fields(query: str, operation_name: str) -> list[FieldNode]:
+    document = parse(query)
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    (operation,) = [o for o in operations if o.name and o.name.value == operation_name]
+    return list(operation.selection_set.selections)
+
+
+def scene(index: int, *tag_names: str, deleted: bool = False) -> dict:
+    return {
+        "id": str(uuid.UUID(int=index + 1)),
+        "deleted": deleted,
+        "tags": [{"id": f"tag-{name}", "name": name} for name in tag_names],
+    }
+
+
+def phash_query(index: int) -> dict:
+    return {"hash": format(0xABC000 + index, "x"), "algorithm": "PHASH"}
+
+
+def graphql_answer(http, payload: dict, status: int = 200, headers=None):
+    http.add(responses.POST, ENDPOINT, json=payload, status=status, headers=headers)
+
+
+def all_exceptions_in_chain(exc: BaseException):
+    seen, pending = [], [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        pending += [current.__cause__, current.__context__]
+    return seen
+
+
+def assert_key_not_exposed(exc: BaseException):
+    for current in all_exceptions_in_chain(exc):
+        for text in (str(current), repr(current), *(repr(arg) for arg in current.args)):
+            assert API_KEY not in text
+
+
+@pytest.fixture
+def http():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def fake_clock():
+    return FakeClock()
+
+
+def make_client(fake_clock: FakeClock, requests_per_second: float = 2.0, **kwargs) -> StashDBClient:
+    limiter = RateLimiter(requests_per_second, clock=fake_clock.clock, sleep=fake_clock.sleep)
+    return StashDBClient(ENDPOINT, API_KEY, rate_limiter=limiter, sleep=fake_clock.sleep, **kwargs)
+
+
+# ---------------------------------------------------------------- fingerprints in
+
+
+def test_fingerprints_from_files_follow_stash_conversion():
+    files = [
+        {"fingerprints": [
+            {"type": "oshash", "value": "5f1b3c9a0d2e4f68"},
+            {"type": "md5", "value": "9e107d9d372bb6826bd81d3542a419d6"},
+            {"type": "phash", "value": "3e1f0c"},
+            {"type": "video_codec_hash", "value": "ignored"},
+        ]},
+        {"fingerprints": [{"type": "oshash", "value": "5f1b3c9a0d2e4f68"}]},
+    ]
+
+    assert fingerprint_queries_from_files(files) == [
+        {"hash": "5f1b3c9a0d2e4f68", "algorithm": "OSHASH"},
+        {"hash": "9e107d9d372bb6826bd81d3542a419d6", "algorithm": "MD5"},
+        {"hash": "3e1f0c", "algorithm": "PHASH"},
+        {"hash": "5f1b3c9a0d2e4f68", "algorithm": "OSHASH"},
+    ]
+
+
+def test_integer_phash_is_written_as_unsigned_hex_like_stash():
+    files = [{"fingerprints": [{"type": "phash", "value": -1}, {"type": "phash", "value": 255}]}]
+
+    hashes = [query["hash"] for query in fingerprint_queries_from_files(files)]
+
+    assert hashes == ["ffffffffffffffff", "ff"]
+
+
+def test_files_without_fingerprints_give_no_queries():
+    assert fingerprint_queries_from_files([{"fingerprints": []}, {}]) == []
+    assert fingerprint_queries_from_files(None) == []
+
+
+# ---------------------------------------------------------------- fingerprint batching
+
+
+def test_95_fingerprint_lists_make_requests_of_40_40_15_answered_in_order(http, fake_clock):
+    scenes = [scene(i, f"tag{i}") for i in range(95)]
+    server = FakeStashBox(scenes, {("PHASH", phash_query(i)["hash"]): [scenes[i]["id"]] for i in range(95)})
+    server.install(http)
+    client = make_client(fake_clock)
+
+    results = client.find_scenes_by_fingerprints([[phash_query(i)] for i in range(95)])
+
+    sizes = [len(body["variables"]["fingerprints"]) for body in server.bodies]
+    assert sizes == [40, 40, 15]
+    assert [[s["id"] for s in found] for found in results] == [[s["id"]] for s in scenes]
+    assert client.request_count == 3
+
+
+def test_one_fingerprint_list_can_match_several_scenes(http, fake_clock):
+    first, second, other = scene(1, "a"), scene(2, "b"), scene(3, "c")
+    shared = phash_query(7)
+    server = FakeStashBox([first, second, other], {
+        ("PHASH", shared["hash"]): [first["id"], second["id"]],
+        ("PHASH", phash_query(8)["hash"]): [other["id"]],
+    })
+    server.install(http)
+
+    lists = [[shared], [phash_query(8)], [phash_query(9)]]
+
+    results = make_client(fake_clock).find_scenes_by_fingerprints(lists)
+
+    assert results == [[first, second], [other], []]
+
+
+def test_empty_fingerprint_lists_are_not_sent_and_come_back_empty(http, fake_clock):
+    found = scene(1, "a")
+    server = FakeStashBox([found], {("PHASH", phash_query(1)["hash"]): [found["id"]]})
+    server.install(http)
+
+    lists = [[], [phash_query(1)], [], [phash_query(2)]]
+
+    results = make_client(fake_clock).find_scenes_by_fingerprints(lists)
+
+    assert results == [[], [found], [], []]
+    assert server.bodies[0]["variables"]["fingerprints"] == [[phash_query(1)], [phash_query(2)]]
+
+
+def test_all_empty_fingerprint_input_sends_nothing(http, fake_clock):
+    client = make_client(fake_clock)
+
+    assert client.find_scenes_by_fingerprints([[], [], []]) == [[], [], []]
+    assert client.find_scenes_by_fingerprints([]) == []
+    assert client.request_count == 0
+    assert len(http.calls) == 0
+
+
+# ---------------------------------------------------------------- aliased findScene
+
+
+def test_95_ids_make_three_aliased_requests_in_order_with_unknown_ids_as_none(http, fake_clock):
+    known = [scene(i, f"t{i}") for i in range(0, 95, 2)]
+    server = FakeStashBox(known)
+    server.install(http)
+    ids = [str(uuid.UUID(int=i + 1)) for i in range(95)]
+    client = make_client(fake_clock)
+
+    results = client.find_scenes_by_ids(ids)
+
+    expected = [server.scenes.get(scene_id) for scene_id in ids]
+    assert results == expected
+    assert results[1] is None and results[0]["id"] == ids[0]
+    assert [len(body["variables"]) for body in server.bodies] == [40, 40, 15]
+    assert client.request_count == 3
+    for body in server.bodies:
+        assert body["operationName"] == FIND_SCENES_BY_IDS_OPERATION
+        assert not any(scene_id in body["query"] for scene_id in ids)
+    sent_ids = [value for body in server.bodies for value in body["variables"].values()]
+    assert sent_ids == ids
+
+
+def test_aliased_query_text_depends_only_on_the_number_of_ids(http, fake_clock):
+    server = FakeStashBox()
+    server.install(http)
+    client = make_client(fake_clock)
+
+    client.find_scenes_by_ids(["aaaa", "bbbb", "cccc"])
+    client.find_scenes_by_ids(["dddd", "eeee", "ffff"])
+
+    assert len(server.bodies) == 2
+    assert server.bodies[0]["query"] == server.bodies[1]["query"]
+    assert build_find_scenes_by_ids_query(3) is build_find_scenes_by_ids_query(3)
+    assert build_find_scenes_by_ids_query(3) != build_find_scenes_by_ids_query(4)
+
+
+@pytest.mark.parametrize("count", [0, 41])
+def test_aliased_query_refuses_counts_outside_one_to_forty(count):
+    with pytest.raises(ValueError):
+        build_find_scenes_by_ids_query(count)
+
+
+def test_empty_id_list_sends_nothing(http, fake_clock):
+    client = make_client(fake_clock)
+
+    assert client.find_scenes_by_ids([]) == []
+    assert client.request_count == 0
+
+
+def test_missing_alias_in_answer_is_a_wrong_shape_error(http, fake_clock):
+    graphql_answer(http, {"data": {"s0": scene(1)}})
+
+    with pytest.raises(StashDBError, match="s1"):
+        make_client(fake_clock).find_scenes_by_ids(["x", "y"])
+
+
+def test_null_alias_named_by_an_error_is_an_error_not_an_unknown_id(http, fake_clock):
+    errors = [{"message": "resolver failed", "path": ["s1"]}]
+    graphql_answer(http, {"data": {"s0": scene(1), "s1": None}, "errors": errors})
+
+    with pytest.raises(StashDBError, match="resolver failed") as caught:
+        make_client(fake_clock).find_scenes_by_ids(["x", "y"])
+    assert caught.value.operation == FIND_SCENES_BY_IDS_OPERATION
+
+
+def test_error_naming_another_alias_leaves_an_unknown_id_as_none(http, fake_clock):
+    errors = [{"message": "slow field", "path": ["s0", "tags"]}]
+    graphql_answer(http, {"data": {"s0": scene(1), "s1": None}, "errors": errors})
+
+    assert make_client(fake_clock).find_scenes_by_ids(["x", "y"]) == [scene(1), None]
+
+
+def test_find_scene_by_id_returns_the_scene_or_none(http, fake_clock):
+    known = scene(5, "Anal", "Blonde", deleted=True)
+    server = FakeStashBox([known])
+    server.install(http)
+    client = make_client(fake_clock)
+
+    assert client.find_scene_by_id(known["id"]) == known
+    assert client.find_scene_by_id("no-such-id") is None
+    assert [body["variables"] for body in server.bodies] == [{"id": known["id"]}, {"id": "no-such-id"}]
+
+
+def test_check_access_returns_the_user_name(http, fake_clock):
+    graphql_answer(http, {"data": {"me": {"name": "alice"}}})
+
+    assert make_client(fake_clock).check_access() == "alice"
+
+
+def test_check_access_without_a_user_is_an_auth_error(http, fake_clock):
+    graphql_answer(http, {"data": {"me": None}})
+
+    with pytest.raises(StashDBAuthError):
+        make_client(fake_clock).check_access()
+
+
+# ---------------------------------------------------------------- rate limiting
+
+
+def test_twenty_calls_at_two_per_second_take_at_least_nine_and_a_half_seconds(http, fake_clock):
+    FakeStashBox().install(http)
+    client = make_client(fake_clock)
+    start = fake_clock.now
+
+    for index in range(20):
+        client.find_scene_by_id(str(index))
+
+    assert fake_clock.now - start >= 9.5 - 1e-9
+    assert client.request_count == 20
+
+
+def test_a_lower_rate_is_honoured(http, fake_clock):
+    server = FakeStashBox(clock=fake_clock)
+    server.install(http)
+    client = make_client(fake_clock, requests_per_second=rate_from_requests_per_minute(30))
+
+    for index in range(4):
+        client.find_scene_by_id(str(index))
+
+    gaps = [b - a for a, b in zip(server.request_times, server.request_times[1:])]
+    assert min(gaps) >= 2.0 - 1e-9
+
+
+def test_requests_per_second_given_to_the_client_sets_its_own_limiter(http):
+    FakeStashBox().install(http)
+    sleeps: list[float] = []
+    client = StashDBClient(ENDPOINT, API_KEY, requests_per_second=0.5, sleep=sleeps.append)
+
+    for index in range(3):
+        client.find_scene_by_id(str(index))
+
+    # The limiter runs on the real monotonic clock, which barely moves while
+    # the injected sleep returns at once: slots are reserved 2 s and 4 s ahead.
+    assert len(sleeps) == 2
+    assert 1.0 < sleeps[0] <= 2.0
+    assert 3.0 < sleeps[1] <= 4.0
+
+
+@pytest.mark.parametrize("per_minute, expected", [
+    (None, 2.0), (0, 2.0), (-5, 2.0), (240, 2.0), (600, 2.0), (120, 2.0), (60, 1.0), (30, 0.5),
+])
+def test_rate_from_requests_per_minute(per_minute, expected):
+    assert rate_from_requests_per_minute(per_minute) == pytest.approx(expected)
+
+
+def test_backoff_doubles_from_one_second():
+    assert [RateLimiter.backoff(attempt) for attempt in (1, 2, 3)] == [1.0, 2.0, 4.0]
+
+
+def test_rate_limiter_refuses_a_non_positive_rate():
+    with pytest.raises(ValueError):
+        RateLimiter(0)
+
+
+def test_first_permit_is_immediate_and_an_idle_limiter_does_not_bank_permits(fake_clock):
+    limiter = RateLimiter(2.0, clock=fake_clock.clock, sleep=fake_clock.sleep)
+
+    limiter.wait()
+    fake_clock.now += 10.0
+    limiter.wait()
+    limiter.wait()
+
+    assert fake_clock.sleeps == [0.5]
+
+
+class PerThreadClock:
+    """Each thread has its own time line; sleeping moves only the sleeper's time.
+
+    Both calls hand the GIL to another thread (``time.sleep(0)`` waits for
+    nothing), so an unguarded check-then-act in the limiter gets interleaved.
+    """
+
+    def __init__(self):
+        self._local = threading.local()
+
+    def clock(self) -> float:
+        time.sleep(0)
+        return getattr(self._local, "now", 0.0)
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(0)
+        self._local.now = getattr(self._local, "now", 0.0) + seconds
+
+
+def test_threads_sharing_a_limiter_never_get_permits_closer_than_the_interval():
+    per_thread = PerThreadClock()
+    limiter = RateLimiter(4.0, clock=per_thread.clock, sleep=per_thread.sleep)
+    permits: list[float] = []
+    permits_lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def take_permits():
+        start.wait()
+        for _ in range(25):
+            limiter.wait()
+            granted_at = per_thread.clock()
+            with permits_lock:
+                permits.append(granted_at)
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=take_permits) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(old_interval)
+
+    ordered = sorted(permits)
+    assert len(ordered) == 200
+    assert min(b - a for a, b in zip(ordered, ordered[1:])) >= 0.25 - 1e-9
+
+
+# ---------------------------------------------------------------- retries
+
+
+def test_429_with_retry_after_seconds_waits_that_long(http, fake_clock):
+    http.add(responses.POST, ENDPOINT, status=429, headers={"Retry-After": "7"})
+    graphql_answer(http, {"data": {"findScene": None}})
+    client = make_client(fake_clock)
+
+    assert client.find_scene_by_id("x") is None
+    assert 7.0 in fake_clock.sleeps
+    assert client.request_count == 2
+
+
+def test_429_with_retry_after_as_http_date_waits_until_then(http, fake_clock):
+    server_time = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+    headers = {
+        "Date": format_datetime(server_time, usegmt=True),
+        "Retry-After": format_datetime(server_time + timedelta(seconds=12), usegmt=True),
+    }
+    http.add(responses.POST, ENDPOINT, status=429, headers=headers)
+    graphql_answer(http, {"data": {"findScene": None}})
+
+    make_client(fake_clock).find_scene_by_id("x")
+
+    assert fake_clock.sleeps == [12.0]
+
+
+def test_retry_after_shorter_than_backoff_uses_backoff(http, fake_clock):
+    http.add(responses.POST, ENDPOINT, status=429, headers={"Retry-After": "0"})
+    graphql_answer(http, {"data": {"findScene": None}})
+
+    make_client(fake_clock).find_scene_by_id("x")
+
+    assert fake_clock.sleeps == [1.0]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("7", 7.0), (" 3 ", 3.0), ("", 0.0), (None, 0.0), ("soon", 0.0), ("-4", 0.0), ("nan", 0.0),
+    ("Sat, 01 Mar 2025 11:59:00 GMT", 0.0), ("Sat, 01 Mar 2025 12:00:30 GMT", 30.0),
+    ("99999", stashdb_api.MAX_RETRY_AFTER_SECONDS),
+])
+def test_retry_after_seconds(value, expected):
+    now = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+    assert retry_after_seconds(value, now) == pytest.approx(expected)
+
+
+def test_three_429s_then_success_succeeds_after_backing_off(http, fake_clock):
+    for _ in range(3):
+        http.add(responses.POST, ENDPOINT, status=429)
+    graphql_answer(http, {"data": {"me": {"name": "alice"}}})
+    client = make_client(fake_clock)
+
+    assert client.check_access() == "alice"
+    assert client.request_count == 4
+    assert fake_clock.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_four_429s_raise_rate_limited(http, fake_clock):
+    for _ in range(4):
+        http.add(responses.POST, ENDPOINT, status=429)
+    client = make_client(fake_clock)
+
+    with pytest.raises(StashDBRateLimited) as caught:
+        client.check_access()
+
+    assert caught.value.status == 429
+    assert client.request_count == 4
+    assert len(http.calls) == 4
+
+
+def test_every_retry_goes_through_the_rate_limiter(http, fake_clock):
+    statuses = iter([503, 200])
+    call_times: list[float] = []
+
+    def answer(request):
+        call_times.append(fake_clock.now)
+        return next(statuses), {}, json.dumps({"data": {"findScene": None}})
+
+    http.add_callback(responses.POST, ENDPOINT, callback=answer)
+    client = make_client(fake_clock, requests_per_second=0.1)
+
+    client.find_scene_by_id("x")
+
+    assert fake_clock.sleeps[0] == 1.0  # the backoff alone would allow a retry after 1 s
+    assert call_times[1] - call_times[0] >= 10.0 - 1e-9
+
+
+def test_503_is_retried(http, fake_clock):
+    http.add(responses.POST, ENDPOINT, status=503, body="<html>busy</html>")
+    graphql_answer(http, {"data": {"findScene": scene(1)}})
+    client = make_client(fake_clock)
+
+    assert client.find_scene_by_id(scene(1)["id"]) == scene(1)
+    assert client.request_count == 2
+
+
+def test_500_is_not_retried(http, fake_clock):
+    http.add(responses.POST, ENDPOINT, status=500, body="internal error")
+    graphql_answer(http, {"data": {"findScene": None}})
+    client = make_client(fake_clock)
+
+    with pytest.raises(StashDBError) as caught:
+        client.find_scene_by_id("x")
+
+    assert caught.value.status == 500
+    assert client.request_count == 1
+    assert fake_clock.sleeps == []
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _raise_on_post(exception):
+    return lambda http: http.add(responses.POST, ENDPOINT, body=exception)
+
+
+def _fingerprint_call(client):
+    return client.find_scenes_by_fingerprints([[phash_query(1)], [phash_query(2)]])
+
+
+def _scene_call(client):
+    return client.find_scene_by_id("x")
+
+
+ERROR_CASES = {
+    "http 401": (
+        lambda http: http.add(responses.POST, ENDPOINT, status=401, body=f"bad key {API_KEY}"),
+        _scene_call, StashDBAuthError, 401,
+    ),
+    "not authorized": (
+        lambda http: graphql_answer(http, {"data": {"findScene": None},
+                                           "errors": [{"message": "not authorized", "path": ["findScene"]}]}),
+        _scene_call, StashDBAuthError, 200,
+    ),
+    "four 429s": (
+        lambda http: [http.add(responses.POST, ENDPOINT, status=429, body=API_KEY) for _ in range(4)],
+        _scene_call, StashDBRateLimited, 429,
+    ),
+    "http 502": (
+        lambda http: http.add(responses.POST, ENDPOINT, status=502, body=f"<html>proxy {API_KEY}</html>"),
+        _scene_call, StashDBError, 502,
+    ),
+    "timeout": (
+        _raise_on_post(requests.exceptions.Timeout(f"timed out; headers={{'ApiKey': '{API_KEY}'}}")),
+        _scene_call, StashDBError, None,
+    ),
+    "connect timeout": (
+        _raise_on_post(requests.exceptions.ConnectTimeout(f"ApiKey: {API_KEY}")),
+        _scene_call, StashDBError, None,
+    ),
+    "connection error": (
+        _raise_on_post(requests.exceptions.ConnectionError(f"refused; ApiKey: {API_KEY}")),
+        _scene_call, StashDBError, None,
+    ),
+    "html body": (
+        lambda http: http.add(responses.POST, ENDPOINT, status=200,
+                              body=f"<html><body>Login {API_KEY}</body></html>", content_type="text/html"),
+        _scene_call, StashDBError, 200,
+    ),
+    "errors without data": (
+        lambda http: graphql_answer(http, {"data": None, "errors": [{"message": f"boom {API_KEY}"}]}),
+        _scene_call, StashDBError, 200,
+    ),
+    "wrong list count": (
+        lambda http: graphql_answer(http, {"data": {"findScenesBySceneFingerprints": [[]]}}),
+        _fingerprint_call, StashDBError, 200,
+    ),
+    "null scene list": (
+        lambda http: graphql_answer(http, {
+            "data": {"findScenesBySceneFingerprints": [[], None]},
+            "errors": [{"message": "x", "path": ["findScenesBySceneFingerprints", 1]}],
+        }),
+        _fingerprint_call, StashDBError, 200,
+    ),
+    "scene without tags": (
+        lambda http: graphql_answer(http, {"data": {"findScene": {"id": "x", "deleted": False}}}),
+        _scene_call, StashDBError, 200,
+    ),
+}
+
+
+@pytest.mark.parametrize("setup, call, kind, status", ERROR_CASES.values(), ids=ERROR_CASES.keys())
+def test_each_failure_maps_to_its_error_and_never_shows_the_key(http, fake_clock, setup, call, kind, status):
+    setup(http)
+
+    with pytest.raises(StashDBError) as caught:
+        call(make_client(fake_clock))
+
+    error = caught.value
+    assert type(error) is kind
+    assert error.status == status
+    assert error.operation in (FIND_SCENE_OPERATION, FIND_SCENES_BY_FINGERPRINTS_OPERATION)
+    assert error.operation in str(error)
+    if status is not None:
+        assert f"HTTP {status}" in str(error)
+    assert_key_not_exposed(error)
+
+
+def test_connect_timeout_is_reported_as_no_answer_and_not_chained(http, fake_clock):
+    http.add(responses.POST, ENDPOINT, body=requests.exceptions.ConnectTimeout(API_KEY))
+
+    with pytest.raises(StashDBError, match="no answer within 30 s") as caught:
+        make_client(fake_clock).find_scene_by_id("x")
+
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_body_excerpt_is_at_most_200_characters_and_the_key_is_cut_out_first(http, fake_clock):
+    body = "z" * 190 + API_KEY + "y" * 5000
+    http.add(responses.POST, ENDPOINT, status=502, body=body)
+
+    with pytest.raises(StashDBError) as caught:
+        make_client(fake_clock).find_scene_by_id("x")
+
+    message = str(caught.value)
+    assert "z" * 190 + "[redac" in message
+    assert API_KEY[:6] not in message
+    assert "y" not in message.split("body:")[1]
+
+
+def test_missing_api_key_is_an_auth_error_without_any_request(http, fake_clock):
+    limiter = RateLimiter(clock=fake_clock.clock, sleep=fake_clock.sleep)
+    client = StashDBClient(ENDPOINT, "", rate_limiter=limiter)
+
+    with pytest.raises(StashDBAuthError):
+        client.check_access()
+    assert client.request_count == 0
+
+
+def test_partial_data_with_errors_is_used_when_complete(http, fake_clock):
+    found = scene(1, "a")
+    graphql_answer(http, {"data": {"findScenesBySceneFingerprints": [[found], []]},
+                          "errors": [{"message": "deprecated", "path": ["x"]}]})
+
+    assert _fingerprint_call(make_client(fake_clock)) == [[found], []]
+
+
+# ---------------------------------------------------------------- request format
+
+
+def test_each_request_carries_key_agent_json_and_timeout(http, fake_clock):
+    graphql_answer(http, {"data": {"findScene": None}})
+
+    make_client(fake_clock, timeout=12.5).find_scene_by_id("abc")
+
+    request = http.calls[0].request
+    assert request.headers["ApiKey"] == API_KEY
+    assert request.headers["User-Agent"] == USER_AGENT
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.req_kwargs["timeout"] == 12.5
+    assert request.url == ENDPOINT
+    body = json.loads(request.body)
+    assert set(body) == {"query", "variables", "operationName"}
+    assert body["operationName"] == FIND_SCENE_OPERATION
+    assert body["variables"] == {"id": "abc"}
+    assert "abc" not in body["query"]
+
+
+def test_default_timeout_is_thirty_seconds(http, fake_clock):
+    graphql_answer(http, {"data": {"me": {"name": "alice"}}})
+
+    make_client(fake_clock).check_access()
+
+    assert http.calls[0].request.req_kwargs["timeout"] == 30.0
+
+
+def test_key_does_not_appear_in_the_client_repr():
+    assert API_KEY not in repr(StashDBClient(ENDPOINT, API_KEY))
+
+
+# ---------------------------------------------------------------- queries against the real schema
+
+
+QUERY_DOCUMENTS = {
+    **{f"constant {i}": document for i, document in enumerate(ALL_QUERY_DOCUMENTS)},
+    "aliased k=1": build_find_scenes_by_ids_query(1),
+    "aliased k=40": build_find_scenes_by_ids_query(40),
+}
+
+
+@pytest.mark.parametrize("document", QUERY_DOCUMENTS.values(), ids=QUERY_DOCUMENTS.keys())
+def test_query_documents_validate_against_the_stash_box_schema(document):
+    schema = require_stashbox_schema()
+
+    assert validate(schema, parse(document)) == []
+
+
+def test_every_query_constant_has_the_operation_name_the_client_sends():
+    names = set()
+    for document in (*ALL_QUERY_DOCUMENTS, build_find_scenes_by_ids_query(2)):
+        operations = [d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)]
+        assert len(operations) == 1
+        names.add(operations[0].name.value)
+    assert {FIND_SCENE_OPERATION, FIND_SCENES_BY_FINGERPRINTS_OPERATION,
+            FIND_SCENES_BY_IDS_OPERATION, stashdb_api.ME_OPERATION} == names
