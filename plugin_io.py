@@ -1,0 +1,130 @@
+"""Where log lines, progress and the result go: Stash's plugin protocol or a console.
+
+Stash reads a raw plugin's stderr line by line: `\\x01<level>\\x02message`, with level
+t/d/i/w/e, or `p` and a fraction for progress. Its reader breaks on lines over 64 KiB.
+stdout must hold exactly one JSON object, `{"output": ..., "error": ...}`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import IO, Any, Iterable
+
+STASH_LEVEL_CODES = (
+    (logging.ERROR, "e"),
+    (logging.WARNING, "w"),
+    (logging.INFO, "i"),
+    (logging.DEBUG, "d"),
+)
+MAX_LINE_CHARS = 16_000  # well under Stash's 64 KiB line limit even in 4-byte UTF-8
+REDACTED = "[REDACTED]"
+
+
+def stash_level_code(levelno: int) -> str:
+    for threshold, code in STASH_LEVEL_CODES:
+        if levelno >= threshold:
+            return code
+    return "t"
+
+
+def clip_line(line: str) -> str:
+    if len(line) <= MAX_LINE_CHARS:
+        return line
+    return line[:MAX_LINE_CHARS] + f" ... [{len(line) - MAX_LINE_CHARS} more characters cut]"
+
+
+class SecretRedactor:
+    """Knows the run's secret values and removes them from text. Defence in depth:
+    no code path is meant to log a secret, and this makes sure none slips through."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()):
+        self.secrets: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str | None]) -> None:
+        self.secrets.update(s for s in secrets if s and len(s) >= 4)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """Formats a record (traceback included), then removes every known secret."""
+
+    def __init__(self, redactor: SecretRedactor, fmt: str | None = None, datefmt: str | None = None):
+        super().__init__(fmt, datefmt)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.redact(super().format(record))
+
+
+class StashLogHandler(logging.Handler):
+    """Writes records in Stash's stderr protocol, one prefixed line per text line."""
+
+    def __init__(self, stream: IO[str]):
+        super().__init__()
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            code = stash_level_code(record.levelno)
+            text = self.format(record)
+            self.stream.write("".join(f"\x01{code}\x02{clip_line(line)}\n" for line in text.splitlines() or [""]))
+            self.stream.flush()
+        except Exception:  # noqa: BLE001 - logging must never crash the run
+            self.handleError(record)
+
+
+class ConsoleLogHandler(logging.StreamHandler):
+    FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
+    DATE_FORMAT = "%H:%M:%S"
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(clip_line(line) for line in super().format(record).splitlines())
+
+
+def configure_logging(handler: logging.Handler, redactor: SecretRedactor, level: int = logging.DEBUG) -> logging.Logger:
+    """Sends the `tagManager` loggers' records to `handler` only, secrets removed."""
+    if isinstance(handler, ConsoleLogHandler):
+        handler.setFormatter(RedactingFormatter(redactor, ConsoleLogHandler.FORMAT, ConsoleLogHandler.DATE_FORMAT))
+    else:
+        handler.setFormatter(RedactingFormatter(redactor))
+    root = logging.getLogger("tagManager")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    return root
+
+
+class StashProgress:
+    """Progress in Stash's protocol; only changes of at least 0.1 % are written."""
+
+    def __init__(self, stream: IO[str]):
+        self.stream = stream
+        self.last: float | None = None
+
+    def __call__(self, fraction: float) -> None:
+        fraction = max(0.0, min(1.0, fraction))
+        if self.last is not None and fraction < 1.0 and fraction - self.last < 0.001:
+            return
+        self.last = fraction
+        self.stream.write(f"\x01p\x02{fraction:.4f}\n")
+        self.stream.flush()
+
+
+def write_plugin_result(stream: IO[str], output: Any, error: str | None) -> None:
+    stream.write(json.dumps({"output": output, "error": error}))
+    stream.write("\n")
+    stream.flush()
+
+
+def read_plugin_input(stream: IO[str] = sys.stdin) -> dict:
+    text = stream.read()
+    data = json.loads(text) if text.strip() else {}
+    if not isinstance(data, dict):
+        raise ValueError("plugin input is not a JSON object")
+    return data

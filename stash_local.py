@@ -1,0 +1,224 @@
+"""The local Stash, reached through stashapp-tools' connection.
+
+stashapi (`StashInterface`) handles what it is good at: the URL, `0.0.0.0`, the session
+cookie and switching to the API key. Every query the sync sends is our own constant with
+explicit fields, posted on stashapi's session with a timeout, and answered through one
+error path (`StashLocalError`) so a failed write can be attributed to its scene.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable, Mapping
+
+import requests
+from requests.adapters import HTTPAdapter
+
+log = logging.getLogger("tagManager.stash")
+
+DEFAULT_TIMEOUT = 60.0
+TAG_PAGE_SIZE = 1000
+ERROR_BODY_EXCERPT = 200
+
+FIND_TAGS_QUERY = """
+query TagManagerFindTags($filter: FindFilterType) {
+  findTags(filter: $filter) {
+    count
+    tags { id name sort_name aliases stash_ids { endpoint stash_id } }
+  }
+}
+"""
+
+SCENE_IDS_WITH_STASH_ID_QUERY = """
+query TagManagerSceneIds($scene_filter: SceneFilterType, $filter: FindFilterType) {
+  findScenes(scene_filter: $scene_filter, filter: $filter) {
+    count
+    scenes { id }
+  }
+}
+"""
+
+SCENES_BY_IDS_QUERY = """
+query TagManagerScenesByIds($ids: [ID!], $filter: FindFilterType) {
+  findScenes(ids: $ids, filter: $filter) {
+    scenes {
+      id
+      title
+      tags { id }
+      stash_ids { endpoint stash_id }
+      files { fingerprints { type value } }
+    }
+  }
+}
+"""
+
+ADD_TAGS_MUTATION = """
+mutation TagManagerAddTags($input: BulkSceneUpdateInput!) {
+  bulkSceneUpdate(input: $input) { id }
+}
+"""
+
+CONFIGURATION_QUERY = """
+query TagManagerConfiguration($plugin_ids: [ID!]) {
+  configuration {
+    general {
+      apiKey
+      stashBoxes { endpoint api_key name max_requests_per_minute }
+    }
+    scraping { excludeTagPatterns }
+    plugins(include: $plugin_ids)
+  }
+}
+"""
+
+ALL_QUERY_DOCUMENTS = (
+    FIND_TAGS_QUERY,
+    SCENE_IDS_WITH_STASH_ID_QUERY,
+    SCENES_BY_IDS_QUERY,
+    ADD_TAGS_MUTATION,
+    CONFIGURATION_QUERY,
+)
+
+
+class StashLocalError(Exception):
+    """A request to the local Stash failed; the message is safe to log (no secrets)."""
+
+
+class TimeoutHTTPAdapter(HTTPAdapter):
+    """Gives every request on a session a timeout unless the caller set one."""
+
+    def __init__(self, timeout: float, **kwargs: Any) -> None:
+        self.timeout = timeout
+        super().__init__(**kwargs)
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        return super().send(request, **kwargs)
+
+
+def mount_timeouts(session: requests.Session, timeout: float) -> requests.Session:
+    adapter = TimeoutHTTPAdapter(timeout)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def connect_stash(connection: Mapping[str, Any], *, timeout: float = DEFAULT_TIMEOUT):
+    """Build stashapi's StashInterface once, with timeouts on its session from the start.
+
+    `connection` is Stash's `server_connection` (or an equivalent built from a URL).
+    The API key, when Stash has one, replaces the session cookie, which can expire
+    during a run of several hours.
+    """
+    from stashapi.stashapp import StashInterface
+
+    class TimedStashInterface(StashInterface):
+        # stashapi creates its session in its constructor and sends three requests at
+        # once; intercepting the attribute gives those requests a timeout too.
+        @property
+        def s(self) -> requests.Session:
+            return self._timed_session
+
+        @s.setter
+        def s(self, session: requests.Session) -> None:
+            self._timed_session = mount_timeouts(session, timeout)
+
+    conn = dict(connection)
+    conn["Logger"] = logging.getLogger("tagManager.stashapi")
+    return TimedStashInterface(conn, force_api_key=True)
+
+
+class LocalStash:
+    """What the sync needs from the local Stash, and nothing more."""
+
+    def __init__(self, session: requests.Session, graphql_url: str, *, timeout: float = DEFAULT_TIMEOUT):
+        self.session = session
+        self.graphql_url = graphql_url
+        self.timeout = timeout
+        self.request_count = 0
+
+    @classmethod
+    def from_stash_interface(cls, stash, *, timeout: float = DEFAULT_TIMEOUT) -> "LocalStash":
+        return cls(stash.s, stash.url, timeout=timeout)
+
+    # -- reads -------------------------------------------------------------------------
+
+    def configuration(self, plugin_id: str) -> dict:
+        data = self._graphql("configuration", CONFIGURATION_QUERY, {"plugin_ids": [plugin_id]})
+        return data["configuration"]
+
+    def all_tags(self) -> list[dict]:
+        tags: list[dict] = []
+        page = 1
+        while True:
+            variables = {"filter": {"page": page, "per_page": TAG_PAGE_SIZE, "sort": "id", "direction": "ASC"}}
+            result = self._graphql("findTags", FIND_TAGS_QUERY, variables)["findTags"]
+            tags.extend(result["tags"])
+            if len(result["tags"]) < TAG_PAGE_SIZE or len(tags) >= result["count"]:
+                return tags
+            page += 1
+
+    def scene_ids_with_stash_id(self, endpoint: str) -> list[str]:
+        """Every scene with a StashID for `endpoint`, oldest `updated_at` first.
+
+        Taken in one request as a snapshot of ids: the run's own writes bump `updated_at`,
+        so paging over that order while writing would skip scenes.
+        """
+        variables = {
+            "scene_filter": {"stash_id_endpoint": {"endpoint": endpoint, "modifier": "NOT_NULL"}},
+            "filter": {"per_page": -1, "sort": "updated_at", "direction": "ASC"},
+        }
+        result = self._graphql("findScenes", SCENE_IDS_WITH_STASH_ID_QUERY, variables)["findScenes"]
+        return [scene["id"] for scene in result["scenes"]]
+
+    def scenes_by_ids(self, scene_ids: Iterable[str]) -> list[dict]:
+        ids = list(scene_ids)
+        if not ids:
+            return []
+        variables = {"ids": ids, "filter": {"per_page": -1}}
+        return self._graphql("findScenes", SCENES_BY_IDS_QUERY, variables)["findScenes"]["scenes"]
+
+    # -- writes ------------------------------------------------------------------------
+
+    def add_tags(self, scene_id: str, tag_ids: Iterable[str]) -> None:
+        """Add tags to one scene, server-side: nothing is removed, nothing overwritten.
+
+        `bulkSceneUpdate` with mode ADD runs in one transaction, so the write is complete
+        or absent, and a tag someone else added meanwhile stays.
+        """
+        variables = {"input": {"ids": [scene_id], "tag_ids": {"ids": list(tag_ids), "mode": "ADD"}}}
+        data = self._graphql("bulkSceneUpdate", ADD_TAGS_MUTATION, variables)
+        if not data.get("bulkSceneUpdate"):
+            raise StashLocalError(f"bulkSceneUpdate returned no scene for scene {scene_id}")
+
+    # -- transport ---------------------------------------------------------------------
+
+    def _graphql(self, operation: str, query: str, variables: dict) -> dict:
+        self.request_count += 1
+        try:
+            response = self.session.post(
+                self.graphql_url,
+                json={"query": query, "variables": variables},
+                timeout=self.timeout,
+            )
+        except requests.Timeout:
+            raise StashLocalError(f"Stash {operation}: timed out after {self.timeout:g} s") from None
+        except requests.RequestException as exc:
+            raise StashLocalError(f"Stash {operation}: connection failed ({type(exc).__name__})") from None
+        return _graphql_data(operation, response)
+
+
+def _graphql_data(operation: str, response: requests.Response) -> dict:
+    excerpt = response.text[:ERROR_BODY_EXCERPT]
+    if response.status_code != 200:
+        raise StashLocalError(f"Stash {operation}: HTTP {response.status_code}: {excerpt!r}")
+    try:
+        body = response.json()
+    except ValueError:
+        raise StashLocalError(f"Stash {operation}: answer is not JSON: {excerpt!r}") from None
+    errors = body.get("errors") if isinstance(body, dict) else None
+    data = body.get("data") if isinstance(body, dict) else None
+    if errors or not isinstance(data, dict):
+        message = "; ".join(str(e.get("message", e))[:ERROR_BODY_EXCERPT] for e in errors or [])
+        raise StashLocalError(f"Stash {operation}: {message or 'no data in answer'}")
+    return data

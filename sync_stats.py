@@ -1,0 +1,115 @@
+"""The run's numbers and the summary a user reads at the end.
+
+Every scene of the snapshot ends in exactly one outcome, or is counted as not processed
+(beyond the dry-run cap, or not reached because the run stopped), so the counts always
+add up to the number of scenes.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Outcome(str, Enum):
+    UPDATED = "updated"
+    WOULD_UPDATE = "would_update"
+    UNCHANGED = "unchanged"
+    STALE = "stale_stash_id"          # StashDB scene deleted or merged away
+    NOT_FOUND = "not_found"           # StashDB does not know the id
+    ERROR = "error"
+
+
+OUTCOME_LABELS = {
+    Outcome.UPDATED: "updated",
+    Outcome.WOULD_UPDATE: "would update (dry run)",
+    Outcome.UNCHANGED: "already up to date",
+    Outcome.STALE: "stale StashID (deleted on StashDB)",
+    Outcome.NOT_FOUND: "StashID unknown to StashDB",
+    Outcome.ERROR: "failed",
+}
+
+TOP_UNMATCHED = 20
+
+
+@dataclass
+class SyncStats:
+    endpoint: str
+    dry_run: bool
+    scenes_total: int = 0
+    scenes_not_processed: int = 0
+    outcomes: Counter = field(default_factory=Counter)
+    tags_added: int = 0
+    tags_would_add: int = 0
+    unmatched_tags_skipped: int = 0
+    excluded_tags_skipped: int = 0
+    unmatched_scene_counts: Counter = field(default_factory=Counter)
+    unmatched_stashdb_ids: dict = field(default_factory=dict)
+    found_by_fingerprint: int = 0
+    found_by_id: int = 0
+    aborted: str | None = None
+
+    def count(self, outcome: Outcome) -> int:
+        return self.outcomes[outcome]
+
+    @property
+    def scenes_processed(self) -> int:
+        return sum(self.outcomes.values())
+
+    def record_unmatched(self, name: str, stashdb_id: str | None) -> None:
+        self.unmatched_tags_skipped += 1
+        self.unmatched_scene_counts[name] += 1
+        if stashdb_id and name not in self.unmatched_stashdb_ids:
+            self.unmatched_stashdb_ids[name] = stashdb_id
+
+    def top_unmatched(self, limit: int = TOP_UNMATCHED) -> list[tuple[str, int]]:
+        return sorted(self.unmatched_scene_counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+    def as_dict(self) -> dict:
+        return {
+            "endpoint": self.endpoint,
+            "dry_run": self.dry_run,
+            "scenes_total": self.scenes_total,
+            "scenes_processed": self.scenes_processed,
+            "scenes_not_processed": self.scenes_not_processed,
+            "outcomes": {outcome.value: self.outcomes[outcome] for outcome in Outcome},
+            "tags_added": self.tags_added,
+            "tags_would_add": self.tags_would_add,
+            "unmatched_tags_skipped": self.unmatched_tags_skipped,
+            "excluded_tags_skipped": self.excluded_tags_skipped,
+            "found_by_fingerprint": self.found_by_fingerprint,
+            "found_by_id": self.found_by_id,
+            "top_unmatched_tags": [
+                {"name": name, "scenes": count, "stashdb_id": self.unmatched_stashdb_ids.get(name)}
+                for name, count in self.top_unmatched()
+            ],
+            "aborted": self.aborted,
+        }
+
+
+def summary_lines(stats: SyncStats) -> list[str]:
+    mode = "DRY RUN - nothing was written" if stats.dry_run else "live run"
+    lines = [
+        f"Summary ({mode}) for {stats.endpoint}:",
+        f"  scenes with a StashID for this endpoint: {stats.scenes_total}",
+    ]
+    for outcome in Outcome:
+        if stats.outcomes[outcome]:
+            lines.append(f"  {OUTCOME_LABELS[outcome]}: {stats.outcomes[outcome]}")
+    if stats.scenes_not_processed:
+        reason = "run stopped early" if stats.aborted else "beyond the dry-run limit"
+        lines.append(f"  not processed ({reason}): {stats.scenes_not_processed}")
+    if stats.dry_run:
+        lines.append(f"  tags that would be added: {stats.tags_would_add}")
+    else:
+        lines.append(f"  tags added: {stats.tags_added}")
+    lines.append(f"  StashDB tags with no local match (skipped): {stats.unmatched_tags_skipped}")
+    if stats.excluded_tags_skipped:
+        lines.append(f"  StashDB tags dropped by exclude patterns: {stats.excluded_tags_skipped}")
+    top = stats.top_unmatched()
+    if top:
+        lines.append("  most frequent unmatched StashDB tags (create or link them, then re-run):")
+        lines.extend(f"    {name!r}: {count} scenes" for name, count in top)
+    if stats.aborted:
+        lines.append(f"  RUN STOPPED: {stats.aborted}")
+    return lines

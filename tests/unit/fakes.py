@@ -1,0 +1,125 @@
+"""In-memory stand-ins for the sync's two collaborators (the local Stash and StashDB).
+
+They implement the same methods as stash_local.LocalStash and stashdb_api.StashDBClient,
+keep a call log, and can be told to fail, so the sync's own logic is what the tests
+exercise.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stashdb_api import StashDBError
+
+ENDPOINT = "https://stashdb.org/graphql"
+
+
+def local_tag(tag_id, name, *, aliases=(), stash_ids=(), sort_name=None):
+    return {
+        "id": str(tag_id),
+        "name": name,
+        "sort_name": sort_name,
+        "aliases": list(aliases),
+        "stash_ids": [{"endpoint": e, "stash_id": s} for e, s in stash_ids],
+    }
+
+
+def local_scene(scene_id, stashdb_id, *, tags=(), oshash=None, title=None, endpoint=ENDPOINT):
+    files = [{"fingerprints": [{"type": "oshash", "value": oshash}]}] if oshash else []
+    return {
+        "id": str(scene_id),
+        "title": title,
+        "tags": [{"id": str(t)} for t in tags],
+        "stash_ids": [{"endpoint": endpoint, "stash_id": stashdb_id}] if stashdb_id else [],
+        "files": files,
+    }
+
+
+def stashdb_scene(scene_id, tags, *, deleted=False):
+    return {"id": scene_id, "deleted": deleted, "tags": [{"id": i, "name": n} for i, n in tags]}
+
+
+@dataclass
+class FakeLocalStash:
+    tags: list[dict]
+    scenes: dict[str, dict]
+    endpoint: str = ENDPOINT
+    failing_writes: set = field(default_factory=set)
+    failing_reads: int = 0
+    writes: list = field(default_factory=list)
+    reads: list = field(default_factory=list)
+
+    def all_tags(self):
+        return list(self.tags)
+
+    def scene_ids_with_stash_id(self, endpoint):
+        return [sid for sid, scene in self.scenes.items()
+                if any(s["endpoint"] == endpoint for s in scene["stash_ids"])]
+
+    def scenes_by_ids(self, ids):
+        self.reads.append(list(ids))
+        if self.failing_reads:
+            self.failing_reads -= 1
+            raise RuntimeError("Stash read failed: HTTP 500")
+        return [self._copy(self.scenes[i]) for i in ids if i in self.scenes]
+
+    def add_tags(self, scene_id, tag_ids):
+        if scene_id in self.failing_writes:
+            raise RuntimeError(f"FOREIGN KEY constraint failed for scene {scene_id}")
+        self.writes.append((scene_id, list(tag_ids)))
+        present = {t["id"] for t in self.scenes[scene_id]["tags"]}
+        self.scenes[scene_id]["tags"] += [{"id": t} for t in tag_ids if t not in present]
+
+    def tag_ids(self, scene_id):
+        return {t["id"] for t in self.scenes[scene_id]["tags"]}
+
+    @staticmethod
+    def _copy(scene):
+        return {**scene, "tags": [dict(t) for t in scene["tags"]]}
+
+
+@dataclass
+class FakeStashDB:
+    """StashDB as a dict of scenes; fingerprints map to scene ids."""
+
+    scenes: dict[str, dict]
+    by_oshash: dict[str, list[str]] = field(default_factory=dict)
+    errors: list = field(default_factory=list)  # exceptions to raise on the next calls, in order
+    calls: list = field(default_factory=list)
+
+    def _maybe_fail(self):
+        if self.errors:
+            error = self.errors.pop(0)
+            if error is not None:
+                raise error
+
+    def find_scenes_by_fingerprints(self, batches):
+        self.calls.append(("fingerprints", [list(b) for b in batches]))
+        self._maybe_fail()
+        answers = []
+        for batch in batches:
+            found = []
+            for fp in batch:
+                for sid in self.by_oshash.get(fp["hash"], []):
+                    scene = self.scenes[sid]
+                    if not scene["deleted"] and scene not in found:
+                        found.append(scene)
+            answers.append(found)
+        return answers
+
+    def find_scene_by_id(self, scene_id):
+        self.calls.append(("id", scene_id))
+        self._maybe_fail()
+        return self.scenes.get(scene_id)
+
+    def find_scenes_by_ids(self, scene_ids):
+        scene_ids = list(scene_ids)
+        self.calls.append(("ids", scene_ids))
+        self._maybe_fail()
+        return [self.scenes.get(i) for i in scene_ids]
+
+    def count(self, kind):
+        return sum(1 for call in self.calls if call[0] == kind)
+
+
+def stashdb_error(message="HTTP 502 from StashDB"):
+    return StashDBError(message, operation="findScenesBySceneFingerprints", status=502)

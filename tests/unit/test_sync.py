@@ -1,0 +1,216 @@
+"""The sync's behaviour with in-memory collaborators: merge, dry run, passes, errors."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from stashdb_api import StashDBAuthError
+from stashdb_scene_sync import SyncSettings, sync_scene_tags
+from sync_stats import Outcome
+from tests.unit.fakes import (
+    ENDPOINT,
+    FakeLocalStash,
+    FakeStashDB,
+    local_scene,
+    local_tag,
+    stashdb_error,
+    stashdb_scene,
+)
+
+TAGS = [
+    local_tag(1, "Anal", stash_ids=[(ENDPOINT, "sdb-anal")]),
+    local_tag(2, "Blonde"),
+    local_tag(3, "Big Tits", aliases=["Large Breasts"]),
+    local_tag(4, "Outdoors"),
+]
+SDB_TAGS = [("sdb-anal", "Anal Sex"), ("sdb-blonde", "blonde"), ("sdb-big", "Large Breasts"), ("sdb-x", "Unknown Tag")]
+
+
+def build(n_scenes=3, *, with_fingerprints=True, existing=()):
+    scenes, sdb_scenes, by_oshash = {}, {}, {}
+    for i in range(1, n_scenes + 1):
+        sdb_id = f"sdb-scene-{i}"
+        oshash = f"{i:016x}" if with_fingerprints else None
+        scenes[str(i)] = local_scene(i, sdb_id, tags=existing, oshash=oshash, title=f"Title {i}")
+        sdb_scenes[sdb_id] = stashdb_scene(sdb_id, SDB_TAGS)
+        if oshash:
+            by_oshash[oshash] = [sdb_id]
+    return FakeLocalStash(tags=list(TAGS), scenes=scenes), FakeStashDB(scenes=sdb_scenes, by_oshash=by_oshash)
+
+
+def live(**kwargs):
+    return SyncSettings(endpoint=ENDPOINT, dry_run=False, **kwargs)
+
+
+def test_live_run_adds_matched_tags_and_keeps_existing_ones():
+    local, stashdb = build(3, existing=["4"])
+    stats = sync_scene_tags(local, stashdb, live())
+    for scene_id in ("1", "2", "3"):
+        assert local.tag_ids(scene_id) == {"1", "2", "3", "4"}
+    assert stats.count(Outcome.UPDATED) == 3
+    assert stats.tags_added == 9
+    assert stats.unmatched_tags_skipped == 3
+    assert stats.top_unmatched() == [("Unknown Tag", 3)]
+    assert stats.unmatched_stashdb_ids["Unknown Tag"] == "sdb-x"
+
+
+def test_only_missing_tags_are_sent_and_a_second_run_writes_nothing():
+    local, stashdb = build(2, existing=["1"])
+    sync_scene_tags(local, stashdb, live())
+    assert sorted(local.writes) == [("1", ["2", "3"]), ("2", ["2", "3"])]
+    local.writes.clear()
+    stats = sync_scene_tags(local, stashdb, live())
+    assert local.writes == []
+    assert stats.count(Outcome.UNCHANGED) == 2
+
+
+def test_fingerprint_batches_hold_forty_scenes():
+    local, stashdb = build(95)
+    sync_scene_tags(local, stashdb, live())
+    sizes = [len(batches) for kind, batches in stashdb.calls if kind == "fingerprints"]
+    assert sizes == [40, 40, 15]
+    assert stashdb.count("id") == 0
+
+
+def test_dry_run_writes_nothing_and_previews_at_most_200_scenes(caplog):
+    local, stashdb = build(250)
+    with caplog.at_level(logging.INFO, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, SyncSettings(endpoint=ENDPOINT, dry_run=True))
+    assert local.writes == []
+    assert stats.count(Outcome.WOULD_UPDATE) == 200
+    assert stats.count(Outcome.UPDATED) == 0
+    assert stats.tags_would_add == 600 and stats.tags_added == 0
+    assert stats.scenes_not_processed == 50
+    assert stats.scenes_processed + stats.scenes_not_processed == stats.scenes_total == 250
+    dry_lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("[DRY RUN] Scene")]
+    assert len(dry_lines) == 200
+    assert dry_lines[0] == "[DRY RUN] Scene 1 (Title 1): would add 3 tags: [Anal, Blonde, Big Tits]"
+
+
+def test_scene_without_fingerprints_goes_straight_to_pass_two():
+    local, stashdb = build(2, with_fingerprints=False)
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stashdb.count("fingerprints") == 0  # empty lists are never asked
+    assert stats.found_by_id == 2 and stats.count(Outcome.UPDATED) == 2
+
+
+def test_fingerprint_answer_naming_another_scene_is_not_trusted():
+    local, stashdb = build(1)
+    stashdb.scenes["sdb-other"] = stashdb_scene("sdb-other", [("sdb-blonde", "Blonde")])
+    stashdb.by_oshash[f"{1:016x}"] = ["sdb-other"]
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.found_by_fingerprint == 0 and stats.found_by_id == 1
+    assert ("id", "sdb-scene-1") in stashdb.calls
+    assert local.tag_ids("1") == {"1", "2", "3"}
+
+
+def test_empty_fingerprint_answer_falls_back_to_the_id():
+    local, stashdb = build(1)
+    stashdb.by_oshash.clear()
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.found_by_id == 1 and local.tag_ids("1") == {"1", "2", "3"}
+
+
+def test_deleted_stashdb_scene_is_a_stale_stash_id(caplog):
+    local, stashdb = build(1, with_fingerprints=False)
+    stashdb.scenes["sdb-scene-1"]["deleted"] = True
+    with caplog.at_level(logging.WARNING, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.STALE) == 1 and local.writes == []
+    warning = [r for r in caplog.records if r.levelno == logging.WARNING][0].getMessage()
+    assert "Scene 1" in warning and "sdb-scene-1" in warning and "re-match" in warning
+
+
+def test_unknown_stashdb_id_is_counted_as_not_found():
+    local, stashdb = build(1, with_fingerprints=False)
+    del stashdb.scenes["sdb-scene-1"]
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.NOT_FOUND) == 1 and local.writes == []
+
+
+def test_exclude_patterns_drop_tags_before_matching():
+    local, stashdb = build(1)
+    stats = sync_scene_tags(local, stashdb, live(exclude_patterns=("^blon", "unknown")))
+    assert local.tag_ids("1") == {"1", "3"}
+    assert stats.excluded_tags_skipped == 2 and stats.unmatched_tags_skipped == 0
+
+
+def test_one_failing_write_does_not_stop_the_run(caplog):
+    local, stashdb = build(3)
+    local.failing_writes.add("2")
+    with caplog.at_level(logging.DEBUG, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.ERROR) == 1 and stats.count(Outcome.UPDATED) == 2
+    assert local.tag_ids("2") == set()
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "Scene 2" in errors[0].getMessage() and "FOREIGN KEY" in errors[0].getMessage()
+    assert any(r.exc_info for r in caplog.records if r.levelno == logging.DEBUG)
+
+
+def test_failed_fingerprint_request_sends_its_scenes_to_pass_two():
+    local, stashdb = build(3)
+    stashdb.errors = [stashdb_error()]
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.found_by_id == 3 and stats.count(Outcome.UPDATED) == 3
+
+
+def test_failed_id_request_is_that_scenes_error():
+    local, stashdb = build(2, with_fingerprints=False)
+    stashdb.errors = [stashdb_error()]
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.ERROR) == 1 and stats.count(Outcome.UPDATED) == 1
+
+
+def test_failed_local_read_fails_only_its_batch():
+    local, stashdb = build(45)
+    local.failing_reads = 1
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.ERROR) == 40 and stats.count(Outcome.UPDATED) == 5
+    assert stats.scenes_processed == 45
+
+
+def test_rejected_key_stops_the_run_at_once(caplog):
+    local, stashdb = build(100)
+    stashdb.errors = [None, StashDBAuthError("HTTP 401", operation="findScenesBySceneFingerprints", status=401)]
+    with caplog.at_level(logging.ERROR, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, live())
+    assert stats.aborted and "API key" in stats.aborted
+    assert len(stashdb.calls) == 2
+    assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
+    assert stats.scenes_processed == 40
+    assert stats.scenes_processed + stats.scenes_not_processed == 100
+
+
+def test_persistent_outage_stops_the_run_after_ten_failed_requests():
+    local, stashdb = build(40 * 12, with_fingerprints=True)
+    stashdb.errors = [stashdb_error() for _ in range(1000)]
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.aborted and "10 times in a row" in stats.aborted
+    assert len(stashdb.calls) == 10
+    assert stats.scenes_processed + stats.scenes_not_processed == 480
+
+
+def test_progress_rises_to_one_over_both_passes():
+    local, stashdb = build(90)
+    for i in range(1, 31):  # a third need pass 2
+        stashdb.by_oshash.pop(f"{i:016x}")
+    seen = []
+    sync_scene_tags(local, stashdb, live(), on_progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    assert len(set(seen)) > 10
+
+
+def test_scenes_are_processed_in_snapshot_order():
+    local, stashdb = build(5)
+    local.scenes = dict(reversed(list(local.scenes.items())))
+    sync_scene_tags(local, stashdb, live())
+    assert [scene_id for scene_id, _ in local.writes] == ["5", "4", "3", "2", "1"]
+
+
+@pytest.mark.parametrize("bad_tags", [None, [None], [{"id": None, "name": None}], [{"name": 7}]])
+def test_hostile_stashdb_tag_lists_do_not_crash(bad_tags):
+    local, stashdb = build(1)
+    stashdb.scenes["sdb-scene-1"]["tags"] = bad_tags
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.UNCHANGED) == 1
