@@ -1,0 +1,55 @@
+"""What both simulators share: an HTTP server, a request log, fault rules."""
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLSchema
+
+from .faults import FaultInjector, FaultRule
+from .http_server import GraphQLHTTPServer
+from .request_log import RequestLog
+
+
+class ServedSimulator:
+    """Base class: ``start()``/``stop()``, ``url``, context manager, faults.
+
+    Subclasses pass their schema and implement ``admit`` and ``context_for``
+    (see :class:`~tests.simulators.http_server.GraphQLService`).
+    """
+
+    name = "simulator"
+
+    def __init__(self, schema: GraphQLSchema, fault_kinds: frozenset[str]) -> None:
+        self.schema = schema
+        self.faults = FaultInjector(fault_kinds)
+        self.request_log = RequestLog()
+        self._http = GraphQLHTTPServer(self, self.name)
+
+    def start(self) -> "ServedSimulator":
+        self._http.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.stop()
+
+    def __enter__(self) -> "ServedSimulator":
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The GraphQL endpoint, ``http://127.0.0.1:<port>/graphql``."""
+        return self._http.url
+
+    @property
+    def port(self) -> int:
+        return self._http.port
+
+    def add_fault(self, kind: str, **selection: Any) -> FaultRule:
+        """Add a :class:`FaultRule` (see ``faults.py``) and return it."""
+        return self.faults.add(FaultRule(kind, **selection))
+
+    def clear_faults(self) -> None:
+        self.faults.clear()

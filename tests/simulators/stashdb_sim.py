@@ -1,0 +1,211 @@
+"""A simulated StashDB (stash-box) GraphQL server.
+
+Behaviour, as read in the stash-box sources:
+
+* ``ApiKey`` header: a wrong key gets HTTP 401 with an empty body. Without a
+  key the request runs anonymously, and every field that needs the READ role
+  (all but ``me``, which needs a user) fails with ``not authorized``: a
+  nullable field becomes null, a non-null one nulls ``data``.
+* ``findScene(id)``: unknown id -> null, deleted scenes returned as they are.
+* ``findScenesBySceneFingerprints``: more than 40 lists -> the field fails
+  with ``too many scenes``; otherwise one list per input list, in order (see
+  :mod:`stashdb_data` for the matching rules).
+* Optional requests-per-minute limit (not in stash-box itself; a proxy in
+  front of StashDB): 429 with ``Retry-After`` in whole seconds.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from graphql import GraphQLError, GraphQLResolveInfo
+
+from .faults import REQUEST_KINDS
+from .http_server import HTTPAnswer
+from .rate_limit import SlidingWindowLimit
+from .records import StashDBScene, StashDBTag
+from .request_log import RequestLogEntry
+from .schema_files import STASHDB_SUBSET_FILE, subset_schema
+from .served import ServedSimulator
+from .stashdb_data import MD5_ALGORITHM, InvalidFingerprintHash, StashDBData, parse_fingerprint_hash
+from .text_rules import ascii_fold
+
+MAX_FINGERPRINT_LISTS = 40
+TOO_MANY_SCENES = "too many scenes"
+NOT_AUTHORIZED = "not authorized"
+DEFAULT_API_KEY = "stashdb-simulator-key"
+DEFAULT_SEARCH_LIMIT = 10
+
+
+@dataclass
+class StashDBRequestContext:
+    sim: "StashDBSimulator"
+    request: RequestLogEntry
+    authorized: bool
+
+
+def _data(info: GraphQLResolveInfo) -> StashDBData:
+    context: StashDBRequestContext = info.context
+    if not context.authorized:
+        raise GraphQLError(NOT_AUTHORIZED)
+    return context.sim.data
+
+
+def _parse_uuid(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise GraphQLError(f"invalid UUID {value!r}") from None
+
+
+def resolve_find_scene(_root: Any, info: GraphQLResolveInfo, id: str) -> dict | None:
+    data = _data(info)
+    scene = data.scene(_parse_uuid(id))
+    return data.scene_view(scene) if scene else None
+
+
+def resolve_find_scenes_by_fingerprints(
+    _root: Any, info: GraphQLResolveInfo, fingerprints: list[list[dict]]
+) -> list[list[dict]]:
+    data = _data(info)
+    if len(fingerprints) > MAX_FINGERPRINT_LISTS:
+        raise GraphQLError(TOO_MANY_SCENES)
+    try:
+        groups = [
+            [parse_fingerprint_hash(fp["hash"]) for fp in group if fp["algorithm"] != MD5_ALGORITHM]
+            for group in fingerprints
+        ]
+    except InvalidFingerprintHash as error:
+        raise GraphQLError(str(error)) from None
+    return [[data.scene_view(s) for s in data.live_scenes_for_hashes(group)] for group in groups]
+
+
+def resolve_search_scene(_root: Any, info: GraphQLResolveInfo, term: str, limit: int | None = None) -> list[dict]:
+    data = _data(info)
+    term = term.strip()
+    try:
+        scene = data.scene(str(uuid.UUID(term)))
+        return [data.scene_view(scene)] if scene else []
+    except ValueError:
+        pass
+    wanted = ascii_fold(term)
+    hits = [s for s in data.scenes() if not s.deleted and wanted in ascii_fold(s.title)]
+    return [data.scene_view(s) for s in hits[: limit if limit and limit > 0 else DEFAULT_SEARCH_LIMIT]]
+
+
+def resolve_find_tag(_root: Any, info: GraphQLResolveInfo, id: str | None = None, name: str | None = None) -> dict | None:
+    data = _data(info)
+    if id is not None:
+        tag = data.tag(_parse_uuid(id))
+        return data.tag_view(tag) if tag else None
+    if name is not None:
+        named = data.tags_named(name)
+        return data.tag_view(named[0]) if named else None
+    return None
+
+
+def _tag_query_hits(tags: Iterable[StashDBTag], query: dict[str, Any]) -> list[StashDBTag]:
+    def contains(haystacks: Iterable[str | None], needle: str) -> bool:
+        folded = ascii_fold(needle)
+        return any(h is not None and folded in ascii_fold(h) for h in haystacks)
+
+    hits = []
+    for tag in tags:
+        if query.get("name") and not contains([tag.name], query["name"]):
+            continue
+        if query.get("names") and not contains([tag.name, *tag.aliases], query["names"]):
+            continue
+        if query.get("text") and not contains([tag.name, tag.description, *tag.aliases], query["text"]):
+            continue
+        hits.append(tag)
+    return hits
+
+
+def resolve_query_tags(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
+    data = _data(info)
+    hits = sorted(_tag_query_hits(data.tags(), input), key=lambda t: ascii_fold(t.name))
+    if input["direction"] == "DESC":
+        hits.reverse()
+    per_page = max(input["per_page"], 0)
+    start = (max(input["page"], 1) - 1) * per_page
+    page = hits[start:start + per_page]
+    return {"count": len(hits), "tags": [data.tag_view(t) for t in page]}
+
+
+def resolve_me(_root: Any, info: GraphQLResolveInfo) -> dict:
+    context: StashDBRequestContext = info.context
+    if not context.authorized:
+        raise GraphQLError(NOT_AUTHORIZED)
+    return {"id": context.sim.user_id, "name": context.sim.user_name}
+
+
+def resolve_version(_root: Any, info: GraphQLResolveInfo) -> dict:
+    _data(info)
+    return {"hash": "0000000", "build_time": "2024-12-01 00:00:00", "build_type": "SIMULATOR", "version": "v0.6.0-sim"}
+
+
+def _read_nothing(result: Any) -> Callable[..., Any]:
+    def resolve(_root: Any, info: GraphQLResolveInfo, **_args: Any) -> Any:
+        _data(info)
+        return result() if callable(result) else result
+
+    return resolve
+
+
+STASHDB_RESOLVERS = {
+    "Query": {
+        "findPerformer": _read_nothing(None),
+        "findStudio": _read_nothing(None),
+        "findTag": resolve_find_tag,
+        "queryTags": resolve_query_tags,
+        "findScene": resolve_find_scene,
+        "findScenesBySceneFingerprints": resolve_find_scenes_by_fingerprints,
+        "me": resolve_me,
+        "searchPerformer": _read_nothing(list),
+        "searchScene": resolve_search_scene,
+        "version": resolve_version,
+    }
+}
+
+
+class StashDBSimulator(ServedSimulator):
+    """The simulated stash-box. ``data`` may be changed while it runs."""
+
+    name = "stashdb-sim"
+
+    def __init__(
+        self,
+        data: StashDBData | None = None,
+        *,
+        api_key: str = DEFAULT_API_KEY,
+        requests_per_minute: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        user_name: str = "simulated-user",
+    ) -> None:
+        super().__init__(subset_schema(STASHDB_SUBSET_FILE, STASHDB_RESOLVERS), REQUEST_KINDS)
+        self.data = data if data is not None else StashDBData()
+        self.api_key = api_key
+        self.rate_limit = SlidingWindowLimit(requests_per_minute, clock)
+        self.user_name = user_name
+        self.user_id = str(uuid.uuid5(uuid.NAMESPACE_URL, "stashdb-sim-user:" + user_name))
+
+    @classmethod
+    def from_records(
+        cls, tags: Iterable[StashDBTag], scenes: Iterable[StashDBScene], **options: Any
+    ) -> "StashDBSimulator":
+        return cls(StashDBData(tags, scenes), **options)
+
+    def admit(self, request: RequestLogEntry) -> HTTPAnswer | None:
+        retry_after = self.rate_limit.admit()
+        if retry_after is not None:
+            return HTTPAnswer.empty(429, {"Retry-After": str(retry_after)})
+        if self.faults.auth_revoked:
+            return HTTPAnswer.empty(401)
+        if request.api_key and request.api_key != self.api_key:
+            return HTTPAnswer.empty(401)
+        return None
+
+    def context_for(self, request: RequestLogEntry) -> StashDBRequestContext:
+        return StashDBRequestContext(self, request, request.api_key == self.api_key)
