@@ -1,6 +1,7 @@
 """What both simulators share: an HTTP server, a request log, fault rules."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import GraphQLSchema
@@ -8,6 +9,17 @@ from graphql import GraphQLSchema
 from .faults import FaultInjector, FaultRule
 from .http_server import GraphQLHTTPServer
 from .request_log import RequestLog
+
+
+@dataclass
+class Latency:
+    """Simulated answer time: `per_request` plus `per_root_field` for each root field."""
+
+    per_request: float = 0.0
+    per_root_field: float = 0.0
+
+    def seconds_for(self, root_fields: int) -> float:
+        return self.per_request + self.per_root_field * root_fields
 
 
 class ServedSimulator:
@@ -23,6 +35,7 @@ class ServedSimulator:
         self.schema = schema
         self.faults = FaultInjector(fault_kinds)
         self.request_log = RequestLog()
+        self.latency = Latency()
         self._http = GraphQLHTTPServer(self, self.name)
 
     def start(self) -> "ServedSimulator":
