@@ -7,8 +7,9 @@ error path (`StashLocalError`) so a failed write can be attributed to its scene.
 """
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Sequence
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -51,11 +52,26 @@ query TagManagerScenesByIds($ids: [ID!], $filter: FindFilterType) {
 }
 """
 
-ADD_TAGS_MUTATION = """
-mutation TagManagerAddTags($input: BulkSceneUpdateInput!) {
-  bulkSceneUpdate(input: $input) { id }
-}
-"""
+ADD_TAGS_OPERATION = "TagManagerAddTags"
+WRITE_ALIAS_PREFIX = "s"
+INPUT_VARIABLE_PREFIX = "input"
+MAX_WRITES_PER_REQUEST = 40
+
+
+@functools.lru_cache(maxsize=MAX_WRITES_PER_REQUEST)
+def build_add_tags_mutation(count: int) -> str:
+    """`count` aliased bulkSceneUpdate mutations, one per scene, inputs as variables only.
+
+    Stash runs aliased mutations one after another, each in its own transaction: one
+    failing returns null for its alias and leaves the others applied.
+    """
+    if not 1 <= count <= MAX_WRITES_PER_REQUEST:
+        raise ValueError(f"between 1 and {MAX_WRITES_PER_REQUEST} writes per request, not {count}")
+    variables = ", ".join(f"${INPUT_VARIABLE_PREFIX}{i}: BulkSceneUpdateInput!" for i in range(count))
+    fields = "\n".join(f"  {WRITE_ALIAS_PREFIX}{i}: bulkSceneUpdate(input: ${INPUT_VARIABLE_PREFIX}{i}) {{ id }}"
+                        for i in range(count))
+    return f"mutation {ADD_TAGS_OPERATION}({variables}) {{\n{fields}\n}}\n"
+
 
 CONFIGURATION_QUERY = """
 query TagManagerConfiguration($plugin_ids: [ID!]) {
@@ -74,7 +90,8 @@ ALL_QUERY_DOCUMENTS = (
     FIND_TAGS_QUERY,
     SCENE_IDS_WITH_STASH_ID_QUERY,
     SCENES_BY_IDS_QUERY,
-    ADD_TAGS_MUTATION,
+    build_add_tags_mutation(1),
+    build_add_tags_mutation(MAX_WRITES_PER_REQUEST),
     CONFIGURATION_QUERY,
 )
 
@@ -181,19 +198,41 @@ class LocalStash:
     # -- writes ------------------------------------------------------------------------
 
     def add_tags(self, scene_id: str, tag_ids: Iterable[str]) -> None:
-        """Add tags to one scene, server-side: nothing is removed, nothing overwritten.
+        """Add tags to one scene; raises StashLocalError when Stash refused the write."""
+        error = self.add_tags_to_scenes([(scene_id, list(tag_ids))])[scene_id]
+        if error:
+            raise StashLocalError(error)
 
-        `bulkSceneUpdate` with mode ADD runs in one transaction, so the write is complete
-        or absent, and a tag someone else added meanwhile stays.
+    def add_tags_to_scenes(self, additions: Sequence[tuple[str, list[str]]]) -> dict[str, str | None]:
+        """Add tags to several scenes, 40 writes a request: scene id -> None or its error.
+
+        Each write is `bulkSceneUpdate` with mode ADD for one scene: server-side, one
+        transaction, nothing removed, and a tag someone else added meanwhile stays. A
+        request that fails as a whole raises StashLocalError.
         """
-        variables = {"input": {"ids": [scene_id], "tag_ids": {"ids": list(tag_ids), "mode": "ADD"}}}
-        data = self._graphql("bulkSceneUpdate", ADD_TAGS_MUTATION, variables)
-        if not data.get("bulkSceneUpdate"):
-            raise StashLocalError(f"bulkSceneUpdate returned no scene for scene {scene_id}")
+        outcome: dict[str, str | None] = {}
+        for start in range(0, len(additions), MAX_WRITES_PER_REQUEST):
+            outcome.update(self._write_chunk(additions[start:start + MAX_WRITES_PER_REQUEST]))
+        return outcome
+
+    def _write_chunk(self, chunk: Sequence[tuple[str, list[str]]]) -> dict[str, str | None]:
+        variables = {
+            f"{INPUT_VARIABLE_PREFIX}{i}": {"ids": [scene_id], "tag_ids": {"ids": tag_ids, "mode": "ADD"}}
+            for i, (scene_id, tag_ids) in enumerate(chunk)
+        }
+        body = self._post("bulkSceneUpdate", build_add_tags_mutation(len(chunk)), variables)
+        data = body.get("data") if isinstance(body.get("data"), dict) else {}
+        errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
+        return {scene_id: _write_error(f"{WRITE_ALIAS_PREFIX}{i}", data, errors)
+                for i, (scene_id, _) in enumerate(chunk)}
 
     # -- transport ---------------------------------------------------------------------
 
     def _graphql(self, operation: str, query: str, variables: dict) -> dict:
+        return _graphql_data(operation, self._post(operation, query, variables))
+
+    def _post(self, operation: str, query: str, variables: dict) -> dict:
+        """The decoded answer of an HTTP 200; StashLocalError for anything else."""
         self.request_count += 1
         try:
             response = self.session.post(
@@ -205,20 +244,33 @@ class LocalStash:
             raise StashLocalError(f"Stash {operation}: timed out after {self.timeout:g} s") from None
         except requests.RequestException as exc:
             raise StashLocalError(f"Stash {operation}: connection failed ({type(exc).__name__})") from None
-        return _graphql_data(operation, response)
+        excerpt = response.text[:ERROR_BODY_EXCERPT]
+        if response.status_code != 200:
+            raise StashLocalError(f"Stash {operation}: HTTP {response.status_code}: {excerpt!r}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise StashLocalError(f"Stash {operation}: answer is not JSON: {excerpt!r}") from None
+        if not isinstance(body, dict):
+            raise StashLocalError(f"Stash {operation}: answer is not a JSON object: {excerpt!r}")
+        return body
 
 
-def _graphql_data(operation: str, response: requests.Response) -> dict:
-    excerpt = response.text[:ERROR_BODY_EXCERPT]
-    if response.status_code != 200:
-        raise StashLocalError(f"Stash {operation}: HTTP {response.status_code}: {excerpt!r}")
-    try:
-        body = response.json()
-    except ValueError:
-        raise StashLocalError(f"Stash {operation}: answer is not JSON: {excerpt!r}") from None
-    errors = body.get("errors") if isinstance(body, dict) else None
-    data = body.get("data") if isinstance(body, dict) else None
+def _graphql_data(operation: str, body: dict) -> dict:
+    errors, data = body.get("errors"), body.get("data")
     if errors or not isinstance(data, dict):
-        message = "; ".join(str(e.get("message", e))[:ERROR_BODY_EXCERPT] for e in errors or [])
-        raise StashLocalError(f"Stash {operation}: {message or 'no data in answer'}")
+        raise StashLocalError(f"Stash {operation}: {_messages(errors) or 'no data in answer'}")
     return data
+
+
+def _write_error(alias: str, data: dict, errors: list[dict]) -> str | None:
+    """None when the aliased write answered with its scene, else why not."""
+    if data.get(alias):
+        return None
+    own = [e for e in errors if (e.get("path") or [None])[0] == alias]
+    return f"Stash bulkSceneUpdate: {_messages(own or errors) or 'no scene in answer'}"
+
+
+def _messages(errors) -> str:
+    return "; ".join(str(e.get("message", e) if isinstance(e, dict) else e)[:ERROR_BODY_EXCERPT]
+                     for e in errors or [])

@@ -62,12 +62,23 @@ class FakeLocalStash:
             raise RuntimeError("Stash read failed: HTTP 500")
         return [self._copy(self.scenes[i]) for i in ids if i in self.scenes]
 
-    def add_tags(self, scene_id, tag_ids):
+    failing_write_requests: int = 0
+    write_requests: list = field(default_factory=list)
+
+    def add_tags_to_scenes(self, additions):
+        self.write_requests.append([scene_id for scene_id, _ in additions])
+        if self.failing_write_requests:
+            self.failing_write_requests -= 1
+            raise RuntimeError("Stash bulkSceneUpdate: HTTP 500")
+        return {scene_id: self._add(scene_id, tag_ids) for scene_id, tag_ids in additions}
+
+    def _add(self, scene_id, tag_ids):
         if scene_id in self.failing_writes:
-            raise RuntimeError(f"FOREIGN KEY constraint failed for scene {scene_id}")
+            return f"FOREIGN KEY constraint failed for scene {scene_id}"
         self.writes.append((scene_id, list(tag_ids)))
         present = {t["id"] for t in self.scenes[scene_id]["tags"]}
         self.scenes[scene_id]["tags"] += [{"id": t} for t in tag_ids if t not in present]
+        return None
 
     def tag_ids(self, scene_id):
         return {t["id"] for t in self.scenes[scene_id]["tags"]}

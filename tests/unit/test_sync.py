@@ -70,7 +70,8 @@ def test_fingerprint_batches_hold_forty_scenes():
     sync_scene_tags(local, stashdb, live())
     sizes = [len(batches) for kind, batches in stashdb.calls if kind == "fingerprints"]
     assert sizes == [40, 40, 15]
-    assert stashdb.count("id") == 0
+    assert stashdb.count("ids") == 0
+    assert [len(request) for request in local.write_requests] == [40, 40, 15]
 
 
 def test_dry_run_writes_nothing_and_previews_at_most_200_scenes(caplog):
@@ -101,7 +102,7 @@ def test_fingerprint_answer_naming_another_scene_is_not_trusted():
     stashdb.by_oshash[f"{1:016x}"] = ["sdb-other"]
     stats = sync_scene_tags(local, stashdb, live())
     assert stats.found_by_fingerprint == 0 and stats.found_by_id == 1
-    assert ("id", "sdb-scene-1") in stashdb.calls
+    assert ("ids", ["sdb-scene-1"]) in stashdb.calls
     assert local.tag_ids("1") == {"1", "2", "3"}
 
 
@@ -144,7 +145,20 @@ def test_one_failing_write_does_not_stop_the_run(caplog):
     assert stats.count(Outcome.ERROR) == 1 and stats.count(Outcome.UPDATED) == 2
     assert local.tag_ids("2") == set()
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1
     assert "Scene 2" in errors[0].getMessage() and "FOREIGN KEY" in errors[0].getMessage()
+
+
+def test_unexpected_exception_in_a_write_is_logged_with_traceback_at_debug(caplog):
+    local, stashdb = build(2)
+
+    def broken(additions):
+        raise KeyError("surprise")
+
+    local.add_tags_to_scenes = broken
+    with caplog.at_level(logging.DEBUG, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.ERROR) == 2
     assert any(r.exc_info for r in caplog.records if r.levelno == logging.DEBUG)
 
 
@@ -155,11 +169,27 @@ def test_failed_fingerprint_request_sends_its_scenes_to_pass_two():
     assert stats.found_by_id == 3 and stats.count(Outcome.UPDATED) == 3
 
 
-def test_failed_id_request_is_that_scenes_error():
-    local, stashdb = build(2, with_fingerprints=False)
+def test_scenes_without_fingerprint_answers_are_asked_by_id_forty_at_a_time():
+    local, stashdb = build(95, with_fingerprints=False)
+    stats = sync_scene_tags(local, stashdb, live())
+    assert [len(ids) for kind, ids in stashdb.calls] == [40, 40, 15]
+    assert stats.found_by_id == 95 and stats.count(Outcome.UPDATED) == 95
+
+
+def test_failed_id_request_fails_the_scenes_it_asked_for():
+    local, stashdb = build(45, with_fingerprints=False)
     stashdb.errors = [stashdb_error()]
     stats = sync_scene_tags(local, stashdb, live())
-    assert stats.count(Outcome.ERROR) == 1 and stats.count(Outcome.UPDATED) == 1
+    assert stats.count(Outcome.ERROR) == 40 and stats.count(Outcome.UPDATED) == 5
+
+
+def test_failed_write_request_fails_its_scenes_only():
+    local, stashdb = build(45)
+    local.failing_write_requests = 1
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.ERROR) == 40 and stats.count(Outcome.UPDATED) == 5
+    assert stats.aborted is None
+    assert all(local.tag_ids(str(i)) == set() for i in range(1, 41))
 
 
 def test_failed_local_read_fails_only_its_batch():
@@ -180,6 +210,16 @@ def test_rejected_key_stops_the_run_at_once(caplog):
     assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
     assert stats.scenes_processed == 40
     assert stats.scenes_processed + stats.scenes_not_processed == 100
+
+
+def test_persistent_write_failures_stop_the_run():
+    local, stashdb = build(40 * 12)
+    local.failing_write_requests = 1000
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.aborted and "Stash writes failed 10 times in a row" in stats.aborted
+    assert len(local.write_requests) == 10
+    assert stats.count(Outcome.ERROR) == 400
+    assert stats.scenes_processed + stats.scenes_not_processed == 480
 
 
 def test_persistent_outage_stops_the_run_after_ten_failed_requests():

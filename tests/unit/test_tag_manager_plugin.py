@@ -59,8 +59,8 @@ class FakeServers:
                  "files": [{"fingerprints": [{"type": "oshash", "value": f"00000000000000a{i}"}]}]}
                 for i in variables["ids"]]}}
         elif "bulkSceneUpdate" in query:
-            self.mutations.append(variables)
-            data = {"bulkSceneUpdate": [{"id": variables["input"]["ids"][0]}]}
+            self.mutations.extend(variables.values())
+            data = {f"s{name.removeprefix('input')}": [{"id": value["ids"][0]}] for name, value in variables.items()}
         else:
             return 422, {}, json.dumps({"errors": [{"message": "unexpected query"}]})
         return 200, {}, json.dumps({"data": data})
@@ -109,7 +109,7 @@ def test_live_run_in_plugin_mode_adds_tags_with_server_side_add():
     result = assert_stash_protocol(stdout, stderr)
     assert code == 0 and result["error"] is None
     assert result["output"]["outcomes"]["updated"] == 2
-    assert sorted((m["input"]["ids"], m["input"]["tag_ids"]["ids"], m["input"]["tag_ids"]["mode"])
+    assert sorted((m["ids"], m["tag_ids"]["ids"], m["tag_ids"]["mode"])
                   for m in servers.mutations) == [(["1"], ["1"], "ADD"), (["2"], ["1", "2"], "ADD")]
     progress = [float(line[3:]) for line in stderr.splitlines() if line.startswith("\x01p\x02")]
     assert progress == sorted(progress) and progress[-1] == 1.0

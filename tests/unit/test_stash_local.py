@@ -1,0 +1,99 @@
+"""The local Stash adapter: explicit queries valid for Stash v0.30.1, batched ADD writes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+import responses
+from graphql import parse, validate
+
+import stash_local
+from stash_local import LocalStash, StashLocalError, build_add_tags_mutation
+from tests.shared_schemas import require_stash_schema
+
+URL = "http://127.0.0.1:9999/graphql"
+
+
+@pytest.mark.parametrize("document", stash_local.ALL_QUERY_DOCUMENTS)
+def test_every_query_validates_against_the_real_stash_schema(document):
+    assert validate(require_stash_schema(), parse(document)) == []
+
+
+def test_batched_write_passes_inputs_only_as_variables():
+    document = build_add_tags_mutation(3)
+    assert document.count("bulkSceneUpdate(input: $input") == 3
+    with pytest.raises(ValueError):
+        build_add_tags_mutation(41)
+
+
+@responses.activate
+def test_each_scene_gets_its_own_result_from_one_request():
+    def answer(request):
+        body = json.loads(request.body)
+        assert body["variables"]["input1"] == {"ids": ["8"], "tag_ids": {"ids": ["99"], "mode": "ADD"}}
+        return 200, {}, json.dumps({
+            "data": {"s0": [{"id": "7"}], "s1": None, "s2": [{"id": "9"}]},
+            "errors": [{"message": "FOREIGN KEY constraint failed", "path": ["s1"]}],
+        })
+
+    responses.add_callback(responses.POST, URL, callback=answer)
+    local = LocalStash(requests.Session(), URL)
+    result = local.add_tags_to_scenes([("7", ["1"]), ("8", ["99"]), ("9", ["2", "3"])])
+    assert result["7"] is None and result["9"] is None
+    assert "FOREIGN KEY constraint failed" in result["8"]
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_forty_one_writes_take_two_requests():
+    responses.add_callback(responses.POST, URL, callback=lambda request: (200, {}, json.dumps(
+        {"data": {f"s{i}": [{"id": "x"}] for i in range(len(json.loads(request.body)["variables"]))}})))
+    result = LocalStash(requests.Session(), URL).add_tags_to_scenes([(str(i), ["1"]) for i in range(41)])
+    assert len(result) == 41 and set(result.values()) == {None}
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+@pytest.mark.parametrize("status, body", [(500, "boom"), (401, ""), (200, "<html>")])
+def test_a_failed_request_raises(status, body):
+    responses.add(responses.POST, URL, status=status, body=body)
+    with pytest.raises(StashLocalError):
+        LocalStash(requests.Session(), URL).add_tags_to_scenes([("1", ["2"])])
+
+
+@responses.activate
+def test_timeout_is_a_stash_error_naming_no_secret():
+    responses.add(responses.POST, URL, body=requests.Timeout("read timed out ApiKey=secret-123"))
+    session = requests.Session()
+    session.headers["ApiKey"] = "secret-123"
+    with pytest.raises(StashLocalError) as error:
+        LocalStash(session, URL, timeout=5).scenes_by_ids(["1"])
+    assert "timed out after 5 s" in str(error.value) and "secret-123" not in str(error.value)
+    assert error.value.__cause__ is None
+
+
+@responses.activate
+def test_all_tags_are_read_in_pages():
+    pages = {1: [{"id": str(i)} for i in range(1000)], 2: [{"id": "1000"}]}
+
+    def answer(request):
+        page = json.loads(request.body)["variables"]["filter"]["page"]
+        return 200, {}, json.dumps({"data": {"findTags": {"count": 1001, "tags": pages[page]}}})
+
+    responses.add_callback(responses.POST, URL, callback=answer)
+    assert len(LocalStash(requests.Session(), URL).all_tags()) == 1001
+    assert len(responses.calls) == 2
+
+
+def test_connection_gives_stashapi_session_a_timeout(monkeypatch):
+    captured = {}
+
+    def fake_send(self, request, **kwargs):
+        captured["timeout"] = kwargs.get("timeout")
+        raise requests.ConnectionError("refused")
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", fake_send)
+    with pytest.raises(Exception):
+        stash_local.connect_stash({"Scheme": "http", "Host": "0.0.0.0", "Port": 1}, timeout=7)
+    assert captured["timeout"] == 7
