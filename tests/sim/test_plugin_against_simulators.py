@@ -1,0 +1,176 @@
+"""The plugin run exactly as Stash runs it, against the simulators over real HTTP.
+
+`python tag_manager.py` is a subprocess fed Stash's stdin JSON (Host 0.0.0.0, a session
+cookie), with the plugin folder's parent on PYTHONPATH and another working directory,
+against a seeded 1,000-scene library: a dry run, a live run, and a second live run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from graphql import parse, validate
+
+from tests.shared_schemas import load_schema, STASH_SCHEMA_DIR, STASHBOX_SCHEMA_DIR
+from tests.simulators.launch import start_simulators
+from tests.simulators.library import generate_library
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STASH_PREFIX = re.compile(r"^\x01[tdiwep]\x02")
+DRY_RUN_LINE = re.compile(r"^\x01i\x02\[DRY RUN\] Scene (\d+) \(.*\): would add (\d+) tags: \[")
+STASHDB_RATE = 2.0  # requests/second: the client's default, Stash's 240/minute
+
+
+@dataclass
+class PluginRun:
+    code: int
+    stdout: str
+    stderr: str
+    stash_requests: list
+    stashdb_requests: list
+    mutations: list
+
+    @property
+    def result(self) -> dict:
+        return json.loads(self.stdout)
+
+    @property
+    def summary(self) -> dict:
+        return self.result["output"]
+
+
+def run_plugin(sims, tmp_path: Path, settings: dict) -> PluginRun:
+    sims.stash.set_plugin_settings("tagManager", settings)
+    stash_before, stashdb_before = len(sims.stash.request_log), len(sims.stashdb.request_log)
+    mutations_before = len(sims.stash.mutation_log.applied())
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("STASH", "PYTHON"))}
+    env["PYTHONPATH"] = str(REPO_ROOT.parent)  # what Stash puts there
+    process = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tag_manager.py")],
+        input=json.dumps(sims.plugin_input({"mode": "sync_scene_tags"}, plugin_dir=str(REPO_ROOT))),
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300, check=False,
+    )
+    return PluginRun(
+        process.returncode, process.stdout, process.stderr,
+        sims.stash.request_log.entries()[stash_before:], sims.stashdb.request_log.entries()[stashdb_before:],
+        sims.stash.mutation_log.applied()[mutations_before:],
+    )
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    library = generate_library(1000, seed=7)
+    tmp_path = tmp_path_factory.mktemp("stash-cwd")
+    with start_simulators(library) as sims:
+        before = sims.stash.tags_snapshot()
+        endpoint = {"syncEndpoint": "StashDB"}
+        dry = run_plugin(sims, tmp_path, endpoint)
+        after_dry = sims.stash.tags_snapshot()
+        live = run_plugin(sims, tmp_path, {**endpoint, "syncDryRun": False})
+        after_live = sims.stash.tags_snapshot()
+        again = run_plugin(sims, tmp_path, {**endpoint, "syncDryRun": False})
+        yield {"library": library, "before": before, "after_dry": after_dry, "after_live": after_live,
+               "dry": dry, "live": live, "again": again}
+
+
+def test_dry_run_writes_nothing_and_previews_at_most_200_scenes(runs):
+    dry, library = runs["dry"], runs["library"]
+    assert dry.code == 0, dry.stderr[-2000:]
+    assert dry.mutations == [] and runs["after_dry"] == runs["before"]
+    previews = [DRY_RUN_LINE.match(line) for line in dry.stderr.splitlines()]
+    previews = [(int(m.group(1)), int(m.group(2))) for m in previews if m]
+    assert 0 < len(previews) <= 200
+    for scene_id, count in previews:
+        outcome = library.expected_outcome(scene_id)
+        assert outcome.category == "updated" and count == len(outcome.new_tag_ids)
+    summary = dry.summary
+    assert summary["dry_run"] is True and summary["scenes_processed"] == 200
+    assert summary["outcomes"]["would_update"] == len(previews)
+    assert summary["scenes_processed"] + summary["scenes_not_processed"] == summary["scenes_total"]
+
+
+def test_live_run_gives_every_scene_exactly_its_expected_tags(runs):
+    live, library = runs["live"], runs["library"]
+    assert live.code == 0, live.stderr[-2000:]
+    after = runs["after_live"]
+    for scene_id, before_tags in runs["before"].items():
+        assert set(before_tags) <= set(after[scene_id]), f"scene {scene_id} lost a tag"
+        assert set(after[scene_id]) == set(library.expected_tag_ids(scene_id)), f"scene {scene_id}"
+
+
+def test_live_summary_matches_the_independent_expectation(runs):
+    summary, expected = runs["live"].summary, runs["library"].expected_summary
+    assert summary["scenes_total"] == expected.scenes_in_scope
+    assert summary["outcomes"]["updated"] == expected.updated
+    assert summary["outcomes"]["unchanged"] == expected.unchanged
+    assert summary["outcomes"]["stale_stash_id"] == expected.stashdb_deleted
+    assert summary["outcomes"]["not_found"] == expected.stashdb_not_found
+    assert summary["outcomes"]["error"] == 0
+    assert summary["tags_added"] == expected.tags_added
+    assert summary["found_by_fingerprint"] == expected.found_by_fingerprint
+    assert summary["found_by_id"] == expected.found_by_id
+    for entry in summary["top_unmatched_tags"]:
+        assert expected.unmatched_tag_counts[entry["name"]] == entry["scenes"]
+    assert len(summary["top_unmatched_tags"]) == min(20, len(expected.unmatched_tag_counts))
+
+
+def test_stale_stash_ids_are_reported_as_warnings(runs):
+    live, library = runs["live"], runs["library"]
+    warnings = [line for line in live.stderr.splitlines() if line.startswith("\x01w\x02")]
+    deleted = [o for o in library.outcomes.values() if o.category == "stashdb_deleted"]
+    assert deleted
+    for outcome in deleted:
+        assert any(f"Scene {outcome.scene_id} " in line and outcome.stashdb_id in line for line in warnings)
+
+
+def test_second_live_run_sends_no_mutation(runs):
+    again = runs["again"]
+    assert again.code == 0 and again.mutations == []
+    assert again.summary["outcomes"]["updated"] == 0
+
+
+@pytest.mark.parametrize("name", ["dry", "live", "again"])
+def test_stash_protocol_is_kept(runs, name):
+    run = runs[name]
+    json.loads(run.stdout)  # one JSON object and nothing else
+    assert run.stdout.count("\n") == 1
+    lines = run.stderr.splitlines()
+    assert lines and all(STASH_PREFIX.match(line) for line in lines)
+    progress = [float(line[3:]) for line in lines if line.startswith("\x01p\x02")]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+
+
+@pytest.mark.parametrize("name", ["dry", "live", "again"])
+def test_stashdb_rate_never_exceeds_two_requests_a_second(runs, name):
+    arrivals = [entry.monotonic for entry in runs[name].stashdb_requests]
+    assert len(arrivals) >= 2
+    # A token bucket with burst 1: consecutive requests at least 1/rate apart (less a
+    # little scheduling jitter), so no window of one second ever holds three.
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    assert min(gaps) >= 1 / STASHDB_RATE - 0.03
+    assert all(arrivals[i + 2] - arrivals[i] >= 1.0 - 0.03 for i in range(len(arrivals) - 2))
+
+
+def test_every_document_sent_validates_against_the_real_schemas(runs):
+    stash_schema, stashbox_schema = load_schema(STASH_SCHEMA_DIR), load_schema(STASHBOX_SCHEMA_DIR)
+    if stash_schema is None or stashbox_schema is None:
+        pytest.skip("real schemas not found (the ../shared folder is absent)")
+    for schema, attribute in ((stash_schema, "stash_requests"), (stashbox_schema, "stashdb_requests")):
+        documents = {entry.query for name in ("dry", "live", "again") for entry in getattr(runs[name], attribute)}
+        assert documents
+        for document in documents:
+            assert validate(schema, parse(document)) == [], document[:300]
+
+
+def test_the_session_cookie_is_used_and_never_logged(runs):
+    for name in ("dry", "live", "again"):
+        run = runs[name]
+        assert all(entry.has_session_cookie or entry.has_api_key for entry in run.stash_requests)
+        assert "simulated-session-cookie" not in run.stderr + run.stdout
+        assert "stashdb-simulator-key" not in run.stderr + run.stdout
