@@ -84,7 +84,60 @@ class ConsoleLogHandler(logging.StreamHandler):
     DATE_FORMAT = "%H:%M:%S"
 
     def format(self, record: logging.LogRecord) -> str:
-        return "\n".join(clip_line(line) for line in super().format(record).splitlines())
+        text = "\n".join(clip_line(line) for line in super().format(record).splitlines())
+        return CLEAR_LINE + text if is_terminal(self.stream) else text
+
+
+CLEAR_LINE = "\r\x1b[2K"
+
+
+def is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class ConsoleProgress:
+    """On a terminal, a bar redrawn in place: scenes done, rate, time left. Elsewhere,
+    a plain line every 5 %."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: IO[str], clock=None):
+        import time
+
+        self.stream = stream
+        self.clock = clock or time.monotonic
+        self.started = self.clock()
+        self.next_percent = 5
+
+    def __call__(self, done: int, total: int) -> None:
+        if is_terminal(self.stream):
+            self.stream.write(CLEAR_LINE + self.describe(done, total) + ("\n" if done >= total else ""))
+            self.stream.flush()
+            return
+        percent = done * 100 // total if total else 100
+        if percent >= self.next_percent and done < total:
+            logging.getLogger("tagManager").info("%s", self.describe(done, total))
+            self.next_percent = (percent // 5 + 1) * 5
+
+    def describe(self, done: int, total: int) -> str:
+        fraction = done / total if total else 1.0
+        filled = int(fraction * self.WIDTH)
+        elapsed = max(self.clock() - self.started, 1e-9)
+        rate = done / elapsed
+        left = (total - done) / rate if rate > 0 else None
+        eta = "--" if left is None else format_duration(left)
+        return (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} scenes "
+                f"{fraction:5.1%}  {rate:.1f} scenes/s  {eta} left")
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 
 
 def configure_logging(handler: logging.Handler, redactor: SecretRedactor, level: int = logging.DEBUG) -> logging.Logger:
@@ -107,8 +160,8 @@ class StashProgress:
         self.stream = stream
         self.last: float | None = None
 
-    def __call__(self, fraction: float) -> None:
-        fraction = max(0.0, min(1.0, fraction))
+    def __call__(self, done: int, total: int) -> None:
+        fraction = max(0.0, min(1.0, done / total)) if total > 0 else 1.0
         if self.last is not None and fraction < 1.0 and fraction - self.last < 0.001:
             return
         self.last = fraction

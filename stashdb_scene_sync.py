@@ -27,6 +27,7 @@ from scene_fetcher import (
     SyncAborted,
     clip,
     describe_scene,
+    first_stash_id,
 )
 from scene_tag_plan import TagPlan, plan_scene_tags
 from sync_stats import Outcome, SyncStats, summary_lines
@@ -39,7 +40,7 @@ DRY_RUN_SCENE_LIMIT = 200
 MAX_CONSECUTIVE_FAILURES = 10
 MAX_NAMES_IN_LINE = 40
 
-ProgressCallback = Callable[[float], None]
+ProgressCallback = Callable[[int, int], None]  # (scenes settled, scenes to settle)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class SyncSettings:
     endpoint: str
     dry_run: bool = True
     exclude_patterns: tuple[str, ...] = ()
-    dry_run_scene_limit: int = DRY_RUN_SCENE_LIMIT
+    dry_run_scene_limit: int | None = DRY_RUN_SCENE_LIMIT  # None: preview the whole library
+    scene_ids: tuple[str, ...] = ()                          # only these scenes (targeted run)
+    limit: int | None = None                                 # only the first N scenes
     batch_size: int = BATCH_SIZE
     max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES
 
@@ -61,7 +64,7 @@ class ProcessResult:
 
 
 class Progress:
-    """Scenes settled / scenes to settle, reported as a rising fraction ending at 1.0."""
+    """Scenes settled out of scenes to settle, rising; `finish` reports the end."""
 
     def __init__(self, total: int, callback: ProgressCallback | None):
         self.total = total
@@ -69,19 +72,22 @@ class Progress:
         self.callback = callback
 
     def advance(self, scenes: int) -> None:
-        self.done += scenes
-        self._report(min(1.0, self.done / self.total) if self.total else 1.0)
+        self.done = min(self.total, self.done + scenes)
+        self._report()
 
     def finish(self) -> None:
-        self._report(1.0)
+        self.done = self.total
+        self._report()
 
-    def _report(self, fraction: float) -> None:
+    def _report(self) -> None:
         if self.callback is not None:
-            self.callback(fraction)
+            self.callback(self.done, self.total)
 
 
-def sync_scene_tags(local, stashdb, settings: SyncSettings, on_progress: ProgressCallback | None = None) -> SyncStats:
-    return SceneTagSync(local, stashdb, settings, on_progress).run()
+def sync_scene_tags(local, stashdb, settings: SyncSettings, on_progress: ProgressCallback | None = None,
+                    report=None) -> SyncStats:
+    """Run the sync; `report` (a run_report.RunReport or alike) receives a row per scene."""
+    return SceneTagSync(local, stashdb, settings, on_progress, report).run()
 
 
 def process_scene(scene: dict, stashdb_scene: dict, sync: "SceneTagSync") -> ProcessResult:
@@ -90,7 +96,9 @@ def process_scene(scene: dict, stashdb_scene: dict, sync: "SceneTagSync") -> Pro
 
 
 class SceneTagSync:
-    def __init__(self, local, stashdb, settings: SyncSettings, on_progress: ProgressCallback | None = None):
+    def __init__(self, local, stashdb, settings: SyncSettings, on_progress: ProgressCallback | None = None,
+                 report=None):
+        self.report = report
         self.local = local
         self.stashdb = stashdb
         self.settings = settings
@@ -127,24 +135,42 @@ class SceneTagSync:
 
     def _scene_snapshot(self) -> list[str]:
         scene_ids = self.local.scene_ids_with_stash_id(self.settings.endpoint)
-        self.stats.scenes_total = len(scene_ids)
         log.info("%d scenes have a StashID for %s", len(scene_ids), self.settings.endpoint)
-        if self.settings.dry_run and len(scene_ids) > self.settings.dry_run_scene_limit:
+        scene_ids = self._targeted(scene_ids)
+        self.stats.scenes_total = len(scene_ids)
+        cap = self.settings.dry_run_scene_limit
+        if self.settings.dry_run and cap is not None and len(scene_ids) > cap:
             log.info("[DRY RUN] previewing the first %d scenes (oldest update first); turn off "
-                     "syncDryRun to process all %d", self.settings.dry_run_scene_limit, len(scene_ids))
-            scene_ids = scene_ids[: self.settings.dry_run_scene_limit]
+                     "syncDryRun to process all %d", cap, len(scene_ids))
+            scene_ids = scene_ids[:cap]
+        return scene_ids
+
+    def _targeted(self, scene_ids: list[str]) -> list[str]:
+        """Only the scenes named by a targeted run, and only the first `limit` of them."""
+        if self.settings.scene_ids:
+            wanted = set(self.settings.scene_ids)
+            missing = wanted.difference(scene_ids)
+            if missing:
+                log.warning("Skipping %d requested scenes with no StashID for %s: %s", len(missing),
+                            self.settings.endpoint, shorten_names(sorted(missing, key=_numeric_first)))
+            scene_ids = [scene_id for scene_id in scene_ids if scene_id in wanted]
+            log.info("Targeted run: %d scenes", len(scene_ids))
+        if self.settings.limit is not None and len(scene_ids) > self.settings.limit:
+            log.info("Limited to the first %d scenes (oldest update first)", self.settings.limit)
+            scene_ids = scene_ids[: self.settings.limit]
         return scene_ids
 
     def _handle(self, batch: FetchedBatch) -> None:
         for settled in batch.settled:
-            self._record(ProcessResult(settled.scene_id, settled.outcome, message=settled.message))
+            self._record(ProcessResult(settled.scene_id, settled.outcome, message=settled.message), settled.scene)
         for _, _, found_by in batch.found:
             if found_by == FOUND_BY_FINGERPRINT:
                 self.stats.found_by_fingerprint += 1
             else:
                 self.stats.found_by_id += 1
-        for result in self.write_batch([(scene, stashdb_scene) for scene, stashdb_scene, _ in batch.found]):
-            self._record(result)
+        pairs = [(scene, stashdb_scene) for scene, stashdb_scene, _ in batch.found]
+        for (scene, _), result in zip(pairs, self.write_batch(pairs)):
+            self._record(result, scene)
         self.write_failures.stop_if_exhausted()
 
     # -- the writing side --------------------------------------------------------------
@@ -200,12 +226,17 @@ class SceneTagSync:
         outcome = Outcome.WOULD_UPDATE if self.settings.dry_run else Outcome.UPDATED
         return ProcessResult(scene["id"], outcome, plan.new_tag_ids)
 
-    def _record(self, result: ProcessResult) -> None:
+    def _record(self, result: ProcessResult, scene: dict | None) -> None:
         self.stats.outcomes[result.outcome] += 1
         if result.outcome is Outcome.UPDATED:
             self.stats.tags_added += len(result.added_tag_ids)
         elif result.outcome is Outcome.WOULD_UPDATE:
             self.stats.tags_would_add += len(result.added_tag_ids)
+        if self.report is not None:
+            scene = scene or {}
+            self.report.scene(result.scene_id, scene.get("title"), first_stash_id(scene, self.settings.endpoint),
+                              result.outcome.value, [self.tag_cache.get_name(t) or t for t in result.added_tag_ids],
+                              result.message)
         self.progress.advance(1)
 
     def tag_names(self, tag_ids: Sequence[str]) -> str:
@@ -259,6 +290,10 @@ def fetched_in_background(batches: Iterator[FetchedBatch]) -> Iterator[FetchedBa
 
 
 # -- small helpers ---------------------------------------------------------------------
+
+def _numeric_first(scene_id: str) -> tuple:
+    return (0, int(scene_id), "") if scene_id.isdigit() else (1, 0, scene_id)
+
 
 def shorten_names(names: Iterable[str], limit: int = MAX_NAMES_IN_LINE) -> str:
     names = [clip(str(name)) for name in names]

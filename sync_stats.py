@@ -62,8 +62,10 @@ class SyncStats:
         if stashdb_id and name not in self.unmatched_stashdb_ids:
             self.unmatched_stashdb_ids[name] = stashdb_id
 
-    def top_unmatched(self, limit: int = TOP_UNMATCHED) -> list[tuple[str, int]]:
-        return sorted(self.unmatched_scene_counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    def top_unmatched(self, limit: int | None = TOP_UNMATCHED) -> list[tuple[str, int]]:
+        """Unmatched StashDB tag names by scene count, most frequent first (all if no limit)."""
+        ranked = sorted(self.unmatched_scene_counts.items(), key=lambda item: (-item[1], item[0]))
+        return ranked if limit is None else ranked[:limit]
 
     def as_dict(self) -> dict:
         return {

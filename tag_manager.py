@@ -25,6 +25,7 @@ if __package__ in (None, ""):
 from plugin_info import PLUGIN_ID, PLUGIN_VERSION
 from plugin_io import (
     ConsoleLogHandler,
+    ConsoleProgress,
     SecretRedactor,
     StashLogHandler,
     StashProgress,
@@ -58,6 +59,32 @@ class Overrides:
     endpoint: str = ""
     stashdb_url: str = ""
     stashdb_api_key: str = ""
+    scene_ids: tuple[str, ...] = ()
+    limit: int | None = None
+    full_dry_run: bool = False      # preview the whole library, whatever syncDryRun says
+    report_dir: Path | None = None
+
+
+def overrides_from_task_args(args: Mapping[str, Any], connection: Mapping[str, Any]) -> Overrides:
+    """A task's args arrive as strings (defaultArgs) or as whatever runPluginTask sent."""
+    raw_ids = args.get("scene_ids") or ()
+    if isinstance(raw_ids, str):
+        raw_ids = raw_ids.replace(";", ",").split(",")
+    scene_ids = tuple(str(i).strip() for i in raw_ids if str(i).strip())
+    limit = args.get("limit")
+    try:
+        limit = int(limit) if limit not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ConfigError(f"The task's limit must be a whole number, not {limit!r}") from None
+    full = str(args.get("full_dry_run", "")).strip().lower() in ("true", "1", "yes")
+    return Overrides(dry_run=True if full else None, scene_ids=scene_ids, limit=limit, full_dry_run=full,
+                     report_dir=plugin_report_dir(connection))
+
+
+def plugin_report_dir(connection: Mapping[str, Any]) -> Path:
+    """Reports go beside Stash's configuration: <config dir>/plugin_data/tagManager/reports."""
+    base = connection.get("Dir") or "."
+    return Path(base) / "plugin_data" / PLUGIN_ID / "reports"
 
 
 def main(argv: list[str] | None = None, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout,
@@ -82,7 +109,7 @@ def run_plugin(stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         mode = args.get("mode")
         if mode != MODE_SYNC_SCENE_TAGS:
             raise ConfigError(f"Unknown mode {mode!r}; this plugin's task sends mode {MODE_SYNC_SCENE_TAGS!r}")
-        stats = run_sync(connection, Overrides(), redactor, StashProgress(stderr))
+        stats = run_sync(connection, overrides_from_task_args(args, connection), redactor, StashProgress(stderr))
         output, error, code = finish(stats)
     except ConfigError as exc:
         error = str(exc)
@@ -104,9 +131,12 @@ def run_command_line(argv: list[str], stderr: IO[str], environ: Mapping[str, str
     configure_logging(ConsoleLogHandler(stderr), redactor, logging.DEBUG if options.verbose else logging.INFO)
     try:
         connection = stash_connection_from_url(env.get("STASH_URL") or "http://localhost:9999", env.get("STASH_API_KEY"))
-        overrides = Overrides(options.dry_run, options.endpoint or "", env.get("STASHDB_URL", ""),
-                              env.get("STASHDB_API_KEY", ""))
-        stats = run_sync(connection, overrides, redactor, ConsoleProgress())
+        overrides = Overrides(
+            dry_run=True if options.full_dry_run else options.dry_run, endpoint=options.endpoint or "",
+            stashdb_url=env.get("STASHDB_URL", ""), stashdb_api_key=env.get("STASHDB_API_KEY", ""),
+            scene_ids=tuple(options.scene_id or ()), limit=options.limit, full_dry_run=options.full_dry_run,
+            report_dir=options.report_dir)
+        stats = run_sync(connection, overrides, redactor, ConsoleProgress(stderr))
     except ConfigError as exc:
         log.error("%s", exc)
         return EXIT_STOPPED
@@ -125,7 +155,13 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
     dry.add_argument("--dry-run", dest="dry_run", action="store_true", default=None,
                      help="log what would change, write nothing (default: the plugin's syncDryRun setting, on if unset)")
     dry.add_argument("--no-dry-run", dest="dry_run", action="store_false", help="write the tags")
+    sync.add_argument("--full-dry-run", action="store_true",
+                      help="preview the whole library (no 200-scene cap), writing nothing")
     sync.add_argument("--endpoint", help="name or URL of the configured stash-box (default: StashDB)")
+    sync.add_argument("--scene-id", action="append", metavar="ID", help="only this scene (repeatable)")
+    sync.add_argument("--limit", type=int, metavar="N", help="only the first N scenes (oldest update first)")
+    sync.add_argument("--report-dir", type=Path, default=Path("tagManager-reports"),
+                      help="where each run's report folder goes (default: ./tagManager-reports)")
     sync.add_argument("--verbose", "-v", action="store_true", help="debug lines too")
     return parser.parse_args(argv)
 
@@ -136,29 +172,30 @@ def load_environment(environ: Mapping[str, str], dotenv: Path) -> dict[str, str]
     return values
 
 
-class ConsoleProgress:
-    """A progress line every 5 % on a console."""
-
-    def __init__(self) -> None:
-        self.next_report = 0.05
-
-    def __call__(self, fraction: float) -> None:
-        if fraction >= self.next_report and fraction < 1.0:
-            log.info("progress: %d%%", int(fraction * 100))
-            while self.next_report <= fraction:
-                self.next_report += 0.05
-
-
 # -- the run, shared by both modes ------------------------------------------------------
+
+def make_local_stash(connection: dict):
+    """The local Stash client (a seam: test harnesses swap in shorter timeouts)."""
+    from stash_local import LocalStash, connect_stash
+
+    return LocalStash.from_stash_interface(connect_stash(connection))
+
+
+def make_stashdb_client(box: StashBox):
+    """The StashDB client at the stash-box's rate, never above 2 requests/second."""
+    from stashdb_api import StashDBClient, rate_from_requests_per_minute
+
+    return StashDBClient(box.endpoint, box.api_key,
+                         requests_per_second=rate_from_requests_per_minute(box.max_requests_per_minute))
+
 
 def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
              on_progress: Callable[[float], None]):
-    from stash_local import LocalStash, connect_stash
-    from stashdb_api import StashDBAuthError, StashDBClient, rate_from_requests_per_minute
-    from stashdb_scene_sync import SyncSettings, sync_scene_tags
+    from stashdb_api import StashDBAuthError
+    from stashdb_scene_sync import DRY_RUN_SCENE_LIMIT, SyncSettings
 
     log.info("tagManager %s: Sync Scene Tags from StashDB", PLUGIN_VERSION)
-    local = LocalStash.from_stash_interface(connect_stash(connection))
+    local = make_local_stash(connection)
     configuration = local.configuration(PLUGIN_ID)
     general = configuration.get("general") or {}
     redactor.add([general.get("apiKey")] + [box.get("api_key") for box in general.get("stashBoxes") or []])
@@ -166,16 +203,46 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
     box = resolve_stash_box(general.get("stashBoxes"), settings, overrides)
     dry_run = dry_run_from_settings(settings) if overrides.dry_run is None else overrides.dry_run
     describe_dry_run(settings, overrides, dry_run)
+    if overrides.full_dry_run:
+        log.info("[DRY RUN] Full dry-run report: every scene is previewed and nothing is written; this "
+                 "sends the same StashDB requests as a live run, so it takes as long")
 
-    stashdb = StashDBClient(box.endpoint, box.api_key,
-                            requests_per_second=rate_from_requests_per_minute(box.max_requests_per_minute))
+    stashdb = make_stashdb_client(box)
     log.info("Syncing from %s (%s)", box.name, box.endpoint)
     try:
         stashdb.check_access()
     except StashDBAuthError as exc:
         raise ConfigError(f"{box.name} rejected the API key ({exc}); check it in Settings > Metadata Providers") from None
-    sync_settings = SyncSettings(endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration))
-    return sync_scene_tags(local, stashdb, sync_settings, on_progress)
+    sync_settings = SyncSettings(
+        endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration),
+        dry_run_scene_limit=None if overrides.full_dry_run else DRY_RUN_SCENE_LIMIT,
+        scene_ids=overrides.scene_ids, limit=overrides.limit)
+    return sync_with_report(local, stashdb, sync_settings, on_progress, overrides.report_dir)
+
+
+def sync_with_report(local, stashdb, settings, on_progress, report_dir: Path | None):
+    """The sync, with a report folder when `report_dir` is set (none if it can't be made)."""
+    from run_report import RunReport
+    from stashdb_scene_sync import sync_scene_tags
+
+    report = None
+    if report_dir is not None:
+        try:
+            report = RunReport(report_dir, label="dry-run" if settings.dry_run else "sync")
+        except OSError as exc:
+            log.warning("No report this time: cannot write to %s (%s)", report_dir, exc)
+    try:
+        stats = sync_scene_tags(local, stashdb, settings, on_progress, report)
+    except BaseException:
+        if report is not None:
+            report.close()
+        raise
+    if report is not None:
+        unmatched = [(name, count, stats.unmatched_stashdb_ids.get(name))
+                     for name, count in stats.top_unmatched(limit=None)]
+        folder = report.finish(stats.as_dict(), unmatched)
+        log.info("Report: %s (scenes.csv, scenes.json, unmatched_tags.csv, summary.json)", folder.resolve())
+    return stats
 
 
 def resolve_stash_box(stash_boxes: Any, settings: Mapping[str, Any], overrides: Overrides) -> StashBox:

@@ -51,9 +51,11 @@ def run_plugin(sims, tmp_path: Path, settings: dict) -> PluginRun:
     mutations_before = len(sims.stash.mutation_log.applied())
     env = {key: value for key, value in os.environ.items() if not key.startswith(("STASH", "PYTHON"))}
     env["PYTHONPATH"] = str(REPO_ROOT.parent)  # what Stash puts there
+    stdin = {"server_connection": sims.server_connection(plugin_dir=str(REPO_ROOT), stash_dir=str(tmp_path)),
+             "args": {"mode": "sync_scene_tags"}}
     process = subprocess.run(
         [sys.executable, str(REPO_ROOT / "tag_manager.py")],
-        input=json.dumps(sims.plugin_input({"mode": "sync_scene_tags"}, plugin_dir=str(REPO_ROOT))),
+        input=json.dumps(stdin),
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300, check=False,
     )
     return PluginRun(
@@ -166,6 +168,17 @@ def test_every_document_sent_validates_against_the_real_schemas(runs):
         assert documents
         for document in documents:
             assert validate(schema, parse(document)) == [], document[:300]
+
+
+def test_each_run_leaves_a_report_named_in_its_last_log_line(runs):
+    for name in ("dry", "live", "again"):
+        last = runs[name].stderr.splitlines()[-1]
+        folder = Path(re.search(r"Report: (.+?) \(", last).group(1))
+        assert (folder / "scenes.csv").is_file() and (folder / "unmatched_tags.csv").is_file()
+    live_folder = Path(re.search(r"Report: (.+?) \(", runs["live"].stderr.splitlines()[-1]).group(1))
+    rows = json.loads((live_folder / "scenes.json").read_text(encoding="utf-8"))
+    assert len(rows) == runs["live"].summary["scenes_processed"]
+    assert sum(len(row["tags"]) for row in rows if row["outcome"] == "updated") == runs["live"].summary["tags_added"]
 
 
 def test_the_session_cookie_is_used_and_never_logged(runs):

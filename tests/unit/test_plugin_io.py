@@ -7,6 +7,7 @@ import logging
 
 from plugin_io import (
     MAX_LINE_CHARS,
+    ConsoleProgress,
     SecretRedactor,
     StashLogHandler,
     StashProgress,
@@ -53,9 +54,37 @@ def test_secrets_are_redacted_from_messages_and_tracebacks():
 def test_progress_lines_are_clamped_and_thinned():
     stream = io.StringIO()
     progress = StashProgress(stream)
-    for value in (-1, 0.0, 0.0001, 0.5, 0.5004, 2.0):
-        progress(value)
+    for done in (0, 0, 1, 5000, 5004, 10000):
+        progress(done, 10000)
     assert stream.getvalue().splitlines() == ["\x01p\x020.0000", "\x01p\x020.5000", "\x01p\x021.0000"]
+    progress(0, 0)
+    assert stream.getvalue().splitlines()[-1] == "\x01p\x021.0000"
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_terminal_progress_bar_shows_scenes_rate_and_time_left():
+    now = [100.0]
+    stream = FakeTerminal()
+    bar = ConsoleProgress(stream, clock=lambda: now[0])
+    now[0] = 110.0
+    bar(250, 1000)
+    assert stream.getvalue() == "\r\x1b[2K[#######.......................] 250/1000 scenes 25.0%  25.0 scenes/s  0m30s left"
+    bar(1000, 1000)
+    assert stream.getvalue().endswith("1000/1000 scenes 100.0%  100.0 scenes/s  0m00s left\n")
+
+
+def test_progress_off_a_terminal_is_a_log_line_every_five_percent():
+    stream = io.StringIO()
+    configure_logging(StashLogHandler(stream), SecretRedactor())
+    bar = ConsoleProgress(io.StringIO())
+    for done in range(0, 101):
+        bar(done, 100)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 19 and "5/100 scenes" in lines[0] and "95/100 scenes" in lines[-1]
 
 
 def test_result_is_one_json_object():

@@ -236,9 +236,10 @@ def test_progress_rises_to_one_over_both_passes():
     for i in range(1, 31):  # a third need pass 2
         stashdb.by_oshash.pop(f"{i:016x}")
     seen = []
-    sync_scene_tags(local, stashdb, live(), on_progress=seen.append)
-    assert seen == sorted(seen) and seen[-1] == 1.0
-    assert len(set(seen)) > 10
+    sync_scene_tags(local, stashdb, live(), on_progress=lambda done, total: seen.append((done, total)))
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+    assert {total for _, total in seen} == {90} and seen[-1] == (90, 90)
+    assert len({done for done, _ in seen}) > 10
 
 
 def test_scenes_are_processed_in_snapshot_order():
@@ -254,3 +255,42 @@ def test_hostile_stashdb_tag_lists_do_not_crash(bad_tags):
     stashdb.scenes["sdb-scene-1"]["tags"] = bad_tags
     stats = sync_scene_tags(local, stashdb, live())
     assert stats.count(Outcome.UNCHANGED) == 1
+
+
+def test_targeted_run_processes_only_named_scenes_in_snapshot_order(caplog):
+    local, stashdb = build(50)
+    with caplog.at_level(logging.WARNING, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, live(scene_ids=("7", "3", "999")))
+    assert [scene_id for scene_id, _ in local.writes] == ["3", "7"]
+    assert stats.scenes_total == 2 and stats.scenes_not_processed == 0
+    assert "999" in caplog.text
+
+
+def test_limit_takes_the_first_scenes_of_the_snapshot():
+    local, stashdb = build(50)
+    stats = sync_scene_tags(local, stashdb, live(limit=5))
+    assert [scene_id for scene_id, _ in local.writes] == ["1", "2", "3", "4", "5"]
+    assert stats.scenes_total == 5
+
+
+def test_full_dry_run_previews_every_scene_and_writes_nothing():
+    local, stashdb = build(250)
+    settings = SyncSettings(endpoint=ENDPOINT, dry_run=True, dry_run_scene_limit=None)
+    stats = sync_scene_tags(local, stashdb, settings)
+    assert local.writes == [] and stats.count(Outcome.WOULD_UPDATE) == 250
+
+
+def test_report_receives_one_row_per_scene():
+    class Rows(list):
+        def scene(self, *row):
+            self.append(row)
+
+    local, stashdb = build(3, with_fingerprints=False)
+    del stashdb.scenes["sdb-scene-2"]
+    rows = Rows()
+    sync_scene_tags(local, stashdb, live(), report=rows)
+    assert sorted(rows) == [
+        ("1", "Title 1", "sdb-scene-1", "updated", ["Anal", "Blonde", "Big Tits"], ""),
+        ("2", "Title 2", "sdb-scene-2", "not_found", [], ""),
+        ("3", "Title 3", "sdb-scene-3", "updated", ["Anal", "Blonde", "Big Tits"], ""),
+    ]

@@ -79,10 +79,11 @@ class FakeServers:
         return 200, {}, json.dumps({"data": {"findScenesBySceneFingerprints": answer}})
 
 
-def run_plugin(servers, args=None):
+def run_plugin(servers, stash_dir, args=None):
     stdin = io.StringIO(json.dumps({
         "server_connection": {"Scheme": "http", "Host": "0.0.0.0", "Port": 9999,
-                              "SessionCookie": {"Name": "session", "Value": COOKIE}, "Dir": "/x", "PluginDir": "/x"},
+                              "SessionCookie": {"Name": "session", "Value": COOKIE},
+                              "Dir": str(stash_dir), "PluginDir": str(stash_dir / "plugins" / "tagManager")},
         "args": args if args is not None else {"mode": "sync_scene_tags"},
     }))
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -103,9 +104,9 @@ def assert_stash_protocol(stdout, stderr):
     return result
 
 
-def test_live_run_in_plugin_mode_adds_tags_with_server_side_add():
+def test_live_run_in_plugin_mode_adds_tags_with_server_side_add(tmp_path):
     servers = FakeServers()
-    code, stdout, stderr = run_plugin(servers)
+    code, stdout, stderr = run_plugin(servers, tmp_path)
     result = assert_stash_protocol(stdout, stderr)
     assert code == 0 and result["error"] is None
     assert result["output"]["outcomes"]["updated"] == 2
@@ -115,17 +116,17 @@ def test_live_run_in_plugin_mode_adds_tags_with_server_side_add():
     assert progress == sorted(progress) and progress[-1] == 1.0
 
 
-def test_unset_dry_run_setting_means_dry_run():
+def test_unset_dry_run_setting_means_dry_run(tmp_path):
     servers = FakeServers(settings={})
-    code, stdout, stderr = run_plugin(servers)
+    code, stdout, stderr = run_plugin(servers, tmp_path)
     result = assert_stash_protocol(stdout, stderr)
     assert code == 0 and servers.mutations == []
     assert result["output"]["outcomes"]["would_update"] == 2
     assert "\x01i\x02[DRY RUN] Scene 1 (Scene 1): would add 1 tags: [Anal]" in stderr.splitlines()
 
 
-def test_unknown_mode_fails_with_one_error_line():
-    code, stdout, stderr = run_plugin(FakeServers(), args={"mode": "nonsense"})
+def test_unknown_mode_fails_with_one_error_line(tmp_path):
+    code, stdout, stderr = run_plugin(FakeServers(), tmp_path, args={"mode": "nonsense"})
     result = assert_stash_protocol(stdout, stderr)
     assert code == 1 and "Unknown mode" in result["error"]
     assert [line for line in stderr.splitlines() if line.startswith("\x01e")] == [
@@ -133,10 +134,41 @@ def test_unknown_mode_fails_with_one_error_line():
 
 
 @pytest.mark.parametrize("status", [401])
-def test_rejected_stashdb_key_stops_before_any_scene(status):
+def test_rejected_stashdb_key_stops_before_any_scene(status, tmp_path):
     servers = FakeServers(stashdb_status=status)
-    code, stdout, stderr = run_plugin(servers)
+    code, stdout, stderr = run_plugin(servers, tmp_path)
     result = assert_stash_protocol(stdout, stderr)
     assert code == 1 and "rejected the API key" in result["error"]
     assert len(servers.stashdb_ops) == 1 and servers.mutations == []
     assert len([line for line in stderr.splitlines() if line.startswith("\x01e")]) == 1
+
+
+def test_report_is_written_beside_stash_config_and_named_in_the_log(tmp_path):
+    servers = FakeServers()
+    code, stdout, stderr = run_plugin(servers, tmp_path)
+    assert code == 0
+    (folder,) = (tmp_path / "plugin_data" / "tagManager" / "reports").iterdir()
+    rows = json.loads((folder / "scenes.json").read_text())
+    assert rows == [
+        {"scene_id": "1", "title": "Scene 1", "stashdb_id": "sdb-1", "outcome": "updated", "tags": ["Anal"], "message": ""},
+        {"scene_id": "2", "title": "Scene 2", "stashdb_id": "sdb-2", "outcome": "updated", "tags": ["Anal", "Blonde"],
+         "message": ""},
+    ]
+    assert (folder / "scenes.csv").read_text().splitlines()[2] == "2,Scene 2,sdb-2,updated,Anal; Blonde,"
+    assert json.loads((folder / "summary.json").read_text())["outcomes"]["updated"] == 2
+    assert str(folder) in stderr.splitlines()[-1]
+
+
+def test_targeted_run_from_task_args_touches_only_the_named_scene(tmp_path):
+    servers = FakeServers()
+    code, stdout, _ = run_plugin(servers, tmp_path, args={"mode": "sync_scene_tags", "scene_ids": "2"})
+    assert code == 0 and [m["ids"] for m in servers.mutations] == [["2"]]
+    assert json.loads(stdout)["output"]["scenes_total"] == 1
+
+
+def test_full_dry_run_task_writes_nothing_even_when_dry_run_is_off(tmp_path):
+    servers = FakeServers(settings={"syncDryRun": False})
+    code, stdout, stderr = run_plugin(servers, tmp_path, args={"mode": "sync_scene_tags", "full_dry_run": "true"})
+    assert code == 0 and servers.mutations == []
+    assert json.loads(stdout)["output"]["outcomes"]["would_update"] == 2
+    assert "Full dry-run report" in stderr
