@@ -1,0 +1,34 @@
+"""Fixtures shared by the end-to-end modules that run the plugin in a real Stash."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.stash_binary import REQUIRE_E2E_ENV, stash_binary_or_skip
+from tests.e2e.video_library import ffmpeg_missing
+
+
+@pytest.fixture(scope="session")
+def real_stash_binary() -> Path:
+    """A Stash v0.30.1 binary, built through the module proxy when missing (see stash_binary.py)."""
+    return stash_binary_or_skip()
+
+
+@pytest.fixture(scope="session")
+def ffmpeg_tools() -> None:
+    """ffmpeg and ffprobe, which Stash needs to scan videos and the tier needs to make them."""
+    reason = ffmpeg_missing()
+    if reason is None:
+        return
+    if os.environ.get(REQUIRE_E2E_ENV) == "1":
+        pytest.fail(f"{REQUIRE_E2E_ENV}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def stashbox_api_key() -> str:
+    """A fresh stash-box API key per run, so a leak into a log can be searched for."""
+    return "e2e-stashbox-key-" + secrets.token_hex(12)

@@ -1,0 +1,308 @@
+"""Start a real Stash binary on 127.0.0.1 with a throw-away configuration.
+
+The end-to-end tier talks to a genuine Stash v0.30.1 server. This module only
+runs a binary that already exists; it never builds one. `RealStash` writes a
+config file that Stash accepts as an already set-up system (Stash skips its
+setup wizard when the config file exists and names `database` and
+`generated`), starts the binary, waits until GraphQL answers, and stops it
+(SIGTERM, then SIGKILL) on exit.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import requests
+
+logger = logging.getLogger("tagManager.e2e.stash_server")
+
+STASH_VERSION = "v0.30.1"
+STASH_BINARY_ENV = "TAGMANAGER_STASH_BIN"
+LOOPBACK_HOST = "127.0.0.1"
+
+VERSION_QUERY = "query StashVersion { version { version } }"
+
+REQUEST_TIMEOUT_SECONDS = 30.0
+STARTUP_TIMEOUT_SECONDS = 90.0
+SHUTDOWN_GRACE_SECONDS = 15.0
+STARTUP_POLL_SECONDS = 0.25
+
+
+class StashServerError(RuntimeError):
+    """The Stash process could not be started, or stopped answering."""
+
+
+class StashGraphQLError(RuntimeError):
+    """Stash answered a GraphQL request with `errors`."""
+
+    def __init__(self, errors: list[dict[str, Any]]):
+        self.errors = errors
+        messages = "; ".join(str(error.get("message", error)) for error in errors)
+        super().__init__(f"GraphQL errors: {messages}")
+
+
+@dataclass(frozen=True)
+class StashBoxEntry:
+    """One entry of Stash's `stash_boxes` configuration list."""
+
+    endpoint: str
+    api_key: str
+    name: str
+    max_requests_per_minute: int = 0
+
+    def as_config(self) -> dict[str, Any]:
+        # Stash reads this list with koanf: a field with no `koanf` tag is matched
+        # by its Go field name, case-insensitively (APIKey -> "apikey"); only
+        # MaxRequestsPerMinute carries the tag "max_requests_per_minute"
+        # (pkg/models/stash_box.go).
+        return {
+            "endpoint": self.endpoint,
+            "apikey": self.api_key,
+            "name": self.name,
+            "max_requests_per_minute": self.max_requests_per_minute,
+        }
+
+
+def default_stash_binary_path() -> Path:
+    """Where a locally built Stash is looked for: `$XDG_CACHE_HOME/tagmanager-e2e/...`."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "tagmanager-e2e" / f"stash-{STASH_VERSION}" / "stash"
+
+
+def find_stash_binary() -> Path | None:
+    """The Stash binary named by $TAGMANAGER_STASH_BIN, else the default cache path."""
+    named = os.environ.get(STASH_BINARY_ENV)
+    candidate = Path(named) if named else default_stash_binary_path()
+    if candidate.is_file() and os.access(candidate, os.X_OK):
+        return candidate
+    return None
+
+
+def free_loopback_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK_HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class StashPaths:
+    """The folders and files of one throw-away Stash instance, all under `root`."""
+
+    root: Path
+
+    @property
+    def config_file(self) -> Path:
+        return self.root / "config.yml"
+
+    @property
+    def database(self) -> Path:
+        return self.root / "stash-go.sqlite"
+
+    @property
+    def generated(self) -> Path:
+        return self.root / "generated"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def metadata(self) -> Path:
+        return self.root / "metadata"
+
+    @property
+    def plugins(self) -> Path:
+        return self.root / "plugins"
+
+    @property
+    def scrapers(self) -> Path:
+        return self.root / "scrapers"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "stash.log"
+
+    @property
+    def console_log(self) -> Path:
+        return self.root / "stash-console.log"
+
+    def make_dirs(self) -> None:
+        for folder in (self.generated, self.cache, self.metadata, self.plugins, self.scrapers):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+def stash_config(
+    paths: StashPaths,
+    port: int,
+    stash_boxes: Sequence[StashBoxEntry] = (),
+    library_paths: Sequence[Path] = (),
+    python_path: str | None = None,
+    extra_config: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Stash's config keys (internal/manager/config/config.go) for a set-up system.
+
+    `extra_config` adds or overrides keys (e.g. `parallel_tasks`)."""
+    config: dict[str, Any] = {
+        "host": LOOPBACK_HOST,
+        "port": port,
+        "database": str(paths.database),
+        "generated": str(paths.generated),
+        "cache": str(paths.cache),
+        "metadata": str(paths.metadata),
+        "blobs_storage": "DATABASE",
+        "plugins_path": str(paths.plugins),
+        "scrapers_path": str(paths.scrapers),
+        "stash": [{"path": str(folder), "excludevideo": False, "excludeimage": False}
+                  for folder in library_paths],
+        "stash_boxes": [box.as_config() for box in stash_boxes],
+        "logfile": str(paths.log_file),
+        "loglevel": "Debug",
+        "logaccess": False,
+        "nobrowser": True,
+        "notifications_enabled": False,
+    }
+    if python_path:
+        config["python_path"] = python_path
+    config.update(extra_config or {})
+    return config
+
+
+def write_config(config_file: Path, config: Mapping[str, Any]) -> None:
+    """Write the config as JSON, which is also valid YAML for Stash's YAML parser."""
+    config_file.write_text(json.dumps(config, indent=2), encoding="utf-8")
+
+
+class RealStash:
+    """A running Stash process, for use as a context manager.
+
+    `work_dir` must be an empty, disposable folder: the config, database,
+    generated files, plugins folder and logs all live there.
+    """
+
+    def __init__(
+        self,
+        binary: Path,
+        work_dir: Path,
+        stash_boxes: Sequence[StashBoxEntry] = (),
+        library_paths: Sequence[Path] = (),
+        python_path: str | None = sys.executable,
+        startup_timeout: float = STARTUP_TIMEOUT_SECONDS,
+        extra_config: Mapping[str, Any] | None = None,
+    ):
+        self.binary = Path(binary)
+        self.paths = StashPaths(Path(work_dir))
+        self.port = free_loopback_port()
+        self.startup_timeout = startup_timeout
+        self._config = stash_config(self.paths, self.port, stash_boxes, library_paths, python_path,
+                                    extra_config)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._session = requests.Session()
+        self.startup_seconds: float | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK_HOST}:{self.port}"
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/graphql"
+
+    @property
+    def log_file(self) -> Path:
+        return self.paths.log_file
+
+    @property
+    def plugins_dir(self) -> Path:
+        return self.paths.plugins
+
+    def __enter__(self) -> RealStash:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.paths.make_dirs()
+        write_config(self.paths.config_file, self._config)
+        started_at = time.monotonic()
+        self._launch()
+        try:
+            self._wait_until_answering(started_at)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started_at
+        logger.info("Stash answered on %s after %.1fs", self.url, self.startup_seconds)
+
+    def _launch(self) -> None:
+        command = [str(self.binary), "--config", str(self.paths.config_file), "--nobrowser"]
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("STASH_")}
+        environment.pop("DISPLAY", None)
+        with open(self.paths.console_log, "wb") as console:
+            self._process = subprocess.Popen(
+                command, cwd=self.paths.root, env=environment,
+                stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def _wait_until_answering(self, started_at: float) -> None:
+        deadline = started_at + self.startup_timeout
+        last_problem = "no answer yet"
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise StashServerError(
+                    f"Stash exited with code {self._process.returncode} during startup; "
+                    f"see {self.paths.console_log} and {self.log_file}")
+            try:
+                self.graphql(VERSION_QUERY, timeout=2.0)
+                return
+            except (requests.RequestException, StashGraphQLError) as problem:
+                last_problem = type(problem).__name__
+            time.sleep(STARTUP_POLL_SECONDS)
+        raise StashServerError(
+            f"Stash did not answer within {self.startup_timeout:.0f}s ({last_problem}); "
+            f"see {self.paths.console_log}")
+
+    def graphql(self, query: str, variables: Mapping[str, Any] | None = None,
+                timeout: float = REQUEST_TIMEOUT_SECONDS) -> dict[str, Any]:
+        """POST one GraphQL request; return `data`, raise StashGraphQLError on `errors`."""
+        response = self._session.post(
+            self.graphql_url, json={"query": query, "variables": dict(variables or {})},
+            timeout=timeout)
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise StashGraphQLError(body["errors"])
+        return body["data"]
+
+    def stop(self) -> None:
+        """SIGTERM the process group, then SIGKILL it if it has not gone in time."""
+        self._session.close()
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        self._signal_group(process, signal.SIGTERM)
+        try:
+            process.wait(timeout=SHUTDOWN_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            logger.warning("Stash ignored SIGTERM for %.0fs; killing it", SHUTDOWN_GRACE_SECONDS)
+            self._signal_group(process, signal.SIGKILL)
+            process.wait(timeout=SHUTDOWN_GRACE_SECONDS)
+
+    @staticmethod
+    def _signal_group(process: subprocess.Popen[bytes], signal_number: int) -> None:
+        try:
+            os.killpg(process.pid, signal_number)
+        except ProcessLookupError:
+            pass
