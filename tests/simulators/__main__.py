@@ -7,6 +7,7 @@ and the expected outcome counts, then serves until Ctrl-C.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import json
 import signal
 import threading
@@ -31,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--stashdb-api-key", default=DEFAULT_API_KEY)
     serve.add_argument("--plugin-settings", default="{}", help='JSON, e.g. {"dryRun": false}')
     serve.add_argument("--args", default="{}", help="JSON task args for the stdin example")
+    demo = commands.add_parser("demo", help="run the plugin's task against the simulators, as Stash would")
+    demo.add_argument("--scenes", type=int, default=300)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--output", type=Path, default=Path("demo-output"),
+                      help="stands in for Stash's config folder; the report goes under it")
+    demo.add_argument("--debug", action="store_true", help="show DEBUG lines too")
     return parser
 
 
@@ -85,6 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     options = _parser().parse_args(argv)
     if options.command == "serve":
         serve(options)
+    elif options.command == "demo":
+        from .demo import run_demo
+
+        raise SystemExit(run_demo(options.scenes, options.seed, options.output.resolve(), options.debug))
 
 
 if __name__ == "__main__":
