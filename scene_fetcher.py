@@ -79,19 +79,36 @@ class SceneFetcher:
     def batches(self, scene_ids: Sequence[str]) -> Iterator[FetchedBatch]:
         retry_buffer: list[dict] = []
         for batch_ids in chunks(scene_ids, self.batch_size):
-            batch = FetchedBatch()
-            scenes = self._read_scenes(batch_ids, batch)
-            for scene, stashdb_scene in self._by_fingerprints(scenes):
-                if stashdb_scene is None:
-                    retry_buffer.append(scene)
-                else:
-                    batch.found.append((scene, stashdb_scene, FOUND_BY_FINGERPRINT))
-            yield batch
+            yield self._guarded(batch_ids, lambda: self._fingerprint_batch(batch_ids, retry_buffer))
             while len(retry_buffer) >= self.batch_size:
-                yield self._by_ids(retry_buffer[: self.batch_size])
+                waiting = retry_buffer[: self.batch_size]
                 del retry_buffer[: self.batch_size]
+                yield self._guarded([s["id"] for s in waiting], lambda: self._by_ids(waiting))
         if retry_buffer:
-            yield self._by_ids(retry_buffer)
+            yield self._guarded([s["id"] for s in retry_buffer], lambda: self._by_ids(retry_buffer))
+
+    @staticmethod
+    def _guarded(scene_ids: Sequence[str], fetch) -> FetchedBatch:
+        """An unexpected failure while fetching fails that batch's scenes, not the run."""
+        try:
+            return fetch()
+        except SyncAborted:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one batch's failure never stops the run
+            log.error("Fetching %d scenes failed unexpectedly: %s: %s", len(scene_ids), type(exc).__name__, exc)
+            log.debug("Traceback", exc_info=True)
+            return FetchedBatch(settled=[SettledScene(scene_id, Outcome.ERROR, None, str(exc)) for scene_id in scene_ids])
+
+    def _fingerprint_batch(self, batch_ids: Sequence[str], retry_buffer: list[dict]) -> FetchedBatch:
+        batch, misses = FetchedBatch(), []
+        scenes = self._read_scenes(batch_ids, batch)
+        for scene, stashdb_scene in self._by_fingerprints(scenes):
+            if stashdb_scene is None:
+                misses.append(scene)
+            else:
+                batch.found.append((scene, stashdb_scene, FOUND_BY_FINGERPRINT))
+        retry_buffer.extend(misses)  # only once the whole batch is sorted
+        return batch
 
     # -- pass 1 ------------------------------------------------------------------------
 

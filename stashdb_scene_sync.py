@@ -176,9 +176,13 @@ class SceneTagSync:
     # -- the writing side --------------------------------------------------------------
 
     def write_batch(self, pairs: Sequence[tuple[dict, dict]]) -> list[ProcessResult]:
-        """Plan each scene's new tags; write them all in one request (or log, dry run)."""
-        plans = [(scene, self._plan(scene, stashdb_scene)) for scene, stashdb_scene in pairs]
-        changing = [(scene, plan) for scene, plan in plans if plan.new_tag_ids]
+        """Plan each scene's new tags; write them all in one request (or log, dry run).
+
+        Returns one result per pair, in order. A scene whose planning fails unexpectedly
+        is that scene's error; the others go on.
+        """
+        plans = [(scene, self._plan_or_none(scene, stashdb_scene)) for scene, stashdb_scene in pairs]
+        changing = [(scene, plan) for scene, plan in plans if plan is not None and plan.new_tag_ids]
         if self.settings.dry_run:
             for scene, plan in changing:
                 log.info("[DRY RUN] %s: would add %d tags: %s", describe_scene(scene), len(plan.new_tag_ids),
@@ -187,6 +191,14 @@ class SceneTagSync:
         else:
             errors = self._write(changing)
         return [self._result(scene, plan, errors.get(scene["id"])) for scene, plan in plans]
+
+    def _plan_or_none(self, scene: dict, stashdb_scene: dict) -> TagPlan | None:
+        try:
+            return self._plan(scene, stashdb_scene)
+        except Exception as exc:  # noqa: BLE001 - one scene's failure never stops the run
+            log.error("%s: could not plan its tags: %s: %s", describe_scene(scene), type(exc).__name__, exc)
+            log.debug("Traceback for scene %s", scene.get("id"), exc_info=True)
+            return None
 
     def _plan(self, scene: dict, stashdb_scene: dict) -> TagPlan:
         plan = plan_scene_tags(scene, stashdb_scene, self.tag_cache, self.settings.endpoint, self.excluder)
@@ -218,7 +230,9 @@ class SceneTagSync:
                          self.tag_names(plan.new_tag_ids))
         return errors
 
-    def _result(self, scene: dict, plan: TagPlan, error: str | None) -> ProcessResult:
+    def _result(self, scene: dict, plan: TagPlan | None, error: str | None) -> ProcessResult:
+        if plan is None:
+            return ProcessResult(scene["id"], Outcome.ERROR, message="planning failed; see the log")
         if error:
             return ProcessResult(scene["id"], Outcome.ERROR, message=error)
         if not plan.new_tag_ids:

@@ -294,3 +294,30 @@ def test_report_receives_one_row_per_scene():
         ("2", "Title 2", "sdb-scene-2", "not_found", [], ""),
         ("3", "Title 3", "sdb-scene-3", "updated", ["Anal", "Blonde", "Big Tits"], ""),
     ]
+
+
+def test_a_scene_whose_planning_crashes_is_that_scenes_error_only(caplog, monkeypatch):
+    import stashdb_scene_sync
+
+    local, stashdb = build(3)
+    real_plan = stashdb_scene_sync.plan_scene_tags
+
+    def plan(scene, *args):
+        if scene["id"] == "2":
+            raise ValueError("unexpected data")
+        return real_plan(scene, *args)
+
+    monkeypatch.setattr(stashdb_scene_sync, "plan_scene_tags", plan)
+    with caplog.at_level(logging.DEBUG, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.ERROR) == 1 and stats.count(Outcome.UPDATED) == 2
+    assert local.tag_ids("2") == set()
+    assert any(r.exc_info for r in caplog.records if r.levelno == logging.DEBUG)
+
+
+def test_an_unexpected_failure_while_fetching_fails_only_that_batch():
+    local, stashdb = build(45)
+    stashdb.errors = [KeyError("odd answer")]
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.ERROR) == 40 and stats.count(Outcome.UPDATED) == 5
+    assert stats.aborted is None
