@@ -11,6 +11,19 @@ import json
 import resource
 import sys
 import time
+from pathlib import Path
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS. Linux keeps getrusage's ru_maxrss across fork and
+    exec, so a child started by a big parent would report the parent's size; the
+    high-water mark of /proc/self/status (VmHWM) belongs to this process's memory only."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:
@@ -36,7 +49,7 @@ def main() -> None:
     wall = time.perf_counter() - started
     print(json.dumps({
         "wall_seconds": wall,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "stats": stats.as_dict(),
     }))
 
