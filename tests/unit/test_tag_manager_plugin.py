@@ -172,3 +172,30 @@ def test_full_dry_run_task_writes_nothing_even_when_dry_run_is_off(tmp_path):
     assert code == 0 and servers.mutations == []
     assert json.loads(stdout)["output"]["outcomes"]["would_update"] == 2
     assert "Full dry-run report" in stderr
+
+
+def run_command_line(servers, argv, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(f"STASH_URL=http://127.0.0.1:9999\nSTASH_API_KEY={STASH_API_KEY}\n")
+    stderr = io.StringIO()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, STASH_URL, callback=servers.stash)
+        mock.add_callback(responses.POST, STASHDB_URL, callback=servers.stashdb)
+        code = tag_manager.main(["sync", *argv, "--report-dir", str(tmp_path / "reports")], stderr=stderr, environ={})
+    return code, stderr.getvalue()
+
+
+def test_command_line_reads_dotenv_and_writes_readable_lines(tmp_path, monkeypatch):
+    servers = FakeServers(settings={})
+    code, stderr = run_command_line(servers, ["--no-dry-run", "--scene-id", "1"], tmp_path, monkeypatch)
+    assert code == 0 and [m["ids"] for m in servers.mutations] == [["1"]]
+    assert "INFO    Scene 1 (Scene 1): added 1 tags: [Anal]" in stderr
+    assert "\x01" not in stderr and STASH_API_KEY not in stderr and STASHDB_KEY not in stderr
+    assert "Report: " + str(tmp_path / "reports") in stderr
+
+
+def test_command_line_dry_run_follows_the_flag_over_the_setting(tmp_path, monkeypatch):
+    servers = FakeServers(settings={"syncDryRun": False})
+    code, stderr = run_command_line(servers, ["--dry-run"], tmp_path, monkeypatch)
+    assert code == 0 and servers.mutations == []
+    assert "[DRY RUN] Scene 2 (Scene 2): would add 2 tags: [Anal, Blonde]" in stderr
