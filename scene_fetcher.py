@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
 from stashdb_api import StashDBAuthError, StashDBError, fingerprint_queries_from_files
-from sync_stats import Outcome
+from sync_stats import Outcome, shorten
 
 log = logging.getLogger("tagManager.sync")
 
@@ -125,8 +125,13 @@ class SceneFetcher:
             log.warning("Fingerprint request for %d scenes failed (%s); they will be asked by id", len(asked), exc)
             answers = [[] for _ in asked]
         for (scene, _), candidates in zip(asked, answers):
-            wanted = stash_ids_for(scene, self.endpoint)
-            yield scene, next((c for c in candidates if isinstance(c, dict) and c.get("id") in wanted), None)
+            yield scene, self._named_live_scene(scene, candidates)
+
+    def _named_live_scene(self, scene: dict, candidates: list) -> dict | None:
+        """The candidate the scene's StashID names, if StashDB has not deleted it."""
+        wanted = stash_ids_for(scene, self.endpoint)
+        return next((c for c in candidates
+                     if isinstance(c, dict) and c.get("id") in wanted and not c.get("deleted")), None)
 
     # -- pass 2 ------------------------------------------------------------------------
 
@@ -157,6 +162,10 @@ class SceneFetcher:
         if stashdb_scene is None:
             log.warning("%s: StashDB has no scene %s; re-match this scene in the Tagger", describe_scene(scene), stash_id)
             batch.settled.append(SettledScene(scene["id"], Outcome.NOT_FOUND, scene))
+        elif stashdb_scene.get("id") != stash_id:
+            message = f"StashDB answered scene {shorten(str(stashdb_scene.get('id')))} when asked for {stash_id}"
+            log.error("%s: %s; its tags are not used", describe_scene(scene), message)
+            batch.settled.append(SettledScene(scene["id"], Outcome.ERROR, scene, message))
         elif stashdb_scene.get("deleted"):
             log.warning("%s: StashDB scene %s is deleted or merged away; re-match this scene in the Tagger",
                         describe_scene(scene), stash_id)
@@ -198,9 +207,6 @@ class SceneFetcher:
 
 # -- small helpers ---------------------------------------------------------------------
 
-MAX_NAME_CHARS = 100
-
-
 def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
@@ -222,9 +228,4 @@ def describe_scene(scene: dict | None, scene_id: str = "?") -> str:
     if scene is None:
         return f"Scene {scene_id}"
     title = scene.get("title")
-    return f"Scene {scene.get('id')} ({clip(str(title))})" if title else f"Scene {scene.get('id')}"
-
-
-def clip(text: str, limit: int = MAX_NAME_CHARS) -> str:
-    """Keeps one name from making a log line too long for Stash's log reader."""
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+    return f"Scene {scene.get('id')} ({shorten(str(title))})" if title else f"Scene {scene.get('id')}"

@@ -25,12 +25,11 @@ from scene_fetcher import (
     SceneFetcher,
     SettledScene,
     SyncAborted,
-    clip,
     describe_scene,
     first_stash_id,
 )
 from scene_tag_plan import TagPlan, plan_scene_tags
-from sync_stats import Outcome, SyncStats, summary_lines
+from sync_stats import Outcome, SyncStats, shorten, summary_lines
 from tag_matching import TagCache, TagExcluder
 
 log = logging.getLogger("tagManager.sync")
@@ -218,7 +217,7 @@ class SceneTagSync:
         except Exception as exc:  # noqa: BLE001 - a failed batch write fails its scenes only
             log.debug("Traceback of the failed write", exc_info=True)
             errors = {scene["id"]: f"{type(exc).__name__}: {exc}" for scene, _ in changing}
-            log.error("Writing tags to %d scenes failed: %s", len(changing), clip(str(exc), 500))
+            log.error("Writing tags to %d scenes failed: %s", len(changing), shorten(str(exc), 500))
             self.write_failures.failure(exc)
             return errors
         for scene, plan in changing:
@@ -310,7 +309,7 @@ def _numeric_first(scene_id: str) -> tuple:
 
 
 def shorten_names(names: Iterable[str], limit: int = MAX_NAMES_IN_LINE) -> str:
-    names = [clip(str(name)) for name in names]
+    names = [shorten(str(name)) for name in names]
     shown = ", ".join(names[:limit])
     more = f", ... and {len(names) - limit} more" if len(names) > limit else ""
     return f"[{shown}{more}]"

@@ -30,6 +30,7 @@ OUTCOME_LABELS = {
 }
 
 TOP_UNMATCHED = 20
+MAX_NAME_IN_SUMMARY = 100  # the report's unmatched_tags.csv has the full names
 
 
 @dataclass
@@ -82,7 +83,7 @@ class SyncStats:
             "found_by_fingerprint": self.found_by_fingerprint,
             "found_by_id": self.found_by_id,
             "top_unmatched_tags": [
-                {"name": name, "scenes": count, "stashdb_id": self.unmatched_stashdb_ids.get(name)}
+                {"name": shorten(name), "scenes": count, "stashdb_id": self.unmatched_stashdb_ids.get(name)}
                 for name, count in self.top_unmatched()
             ],
             "aborted": self.aborted,
@@ -111,7 +112,12 @@ def summary_lines(stats: SyncStats) -> list[str]:
     top = stats.top_unmatched()
     if top:
         lines.append("  most frequent unmatched StashDB tags (create or link them, then re-run):")
-        lines.extend(f"    {name!r}: {count} scenes" for name, count in top)
+        lines.extend(f"    {shorten(name)!r}: {count} scenes" for name, count in top)
     if stats.aborted:
         lines.append(f"  RUN STOPPED: {stats.aborted}")
     return lines
+
+
+def shorten(name: str, limit: int = MAX_NAME_IN_SUMMARY) -> str:
+    """Keeps one name (a tag, a title, a message) from making a line too long."""
+    return name if len(name) <= limit else name[: limit - 1] + "\u2026"

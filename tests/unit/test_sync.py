@@ -1,6 +1,7 @@
 """The sync's behaviour with in-memory collaborators: merge, dry run, passes, errors."""
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -321,3 +322,27 @@ def test_an_unexpected_failure_while_fetching_fails_only_that_batch():
     stats = sync_scene_tags(local, stashdb, live())
     assert stats.count(Outcome.ERROR) == 40 and stats.count(Outcome.UPDATED) == 5
     assert stats.aborted is None
+
+
+def test_an_answer_by_id_about_another_scene_is_not_used():
+    local, stashdb = build(1, with_fingerprints=False)
+    stashdb.scenes["sdb-scene-1"] = stashdb_scene("sdb-other", SDB_TAGS)
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.ERROR) == 1 and local.writes == []
+
+
+def test_a_deleted_scene_in_a_fingerprint_answer_is_not_used():
+    local, stashdb = build(1)
+    stashdb.scenes["sdb-scene-1"]["deleted"] = True
+    stashdb.by_oshash[f"{1:016x}"] = ["sdb-scene-1"]
+    stashdb.find_scenes_by_fingerprints = lambda batches: [[stashdb.scenes["sdb-scene-1"]] for _ in batches]
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.count(Outcome.STALE) == 1 and local.writes == []
+
+
+def test_huge_unmatched_names_are_shortened_in_the_summary():
+    local, stashdb = build(1)
+    stashdb.scenes["sdb-scene-1"]["tags"] = [{"id": "x", "name": "N" * 100_000}]
+    stats = sync_scene_tags(local, stashdb, live())
+    assert len(json.dumps(stats.as_dict())) < 2_000
+    assert stats.top_unmatched() == [("N" * 100_000, 1)]
