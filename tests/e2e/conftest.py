@@ -32,3 +32,12 @@ def ffmpeg_tools() -> None:
 def stashbox_api_key() -> str:
     """A fresh stash-box API key per run, so a leak into a log can be searched for."""
     return "e2e-stashbox-key-" + secrets.token_hex(12)
+
+
+@pytest.fixture(scope="module")
+def stashdb(stashbox_api_key: str):
+    """A StashDB simulator for one test module, the stash-box its Stash is given."""
+    from tests.simulators.stashdb_sim import StashDBSimulator
+
+    with StashDBSimulator(api_key=stashbox_api_key) as sim:
+        yield sim

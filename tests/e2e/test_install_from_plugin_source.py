@@ -102,12 +102,6 @@ def source(package: BuiltPackage):
 
 
 @pytest.fixture(scope="module")
-def stashdb(stashbox_api_key: str):
-    with StashDBSimulator(api_key=stashbox_api_key) as sim:
-        yield sim
-
-
-@pytest.fixture(scope="module")
 def stash(real_stash_binary: Path, stashdb: StashDBSimulator, stashbox_api_key: str,
           tmp_path_factory: pytest.TempPathFactory):
     box = StashBoxEntry(stashdb.url, stashbox_api_key, BOX_NAME)

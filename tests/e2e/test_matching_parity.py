@@ -44,12 +44,6 @@ def test_scrape_query_is_valid_against_stash_schema() -> None:
 
 
 @pytest.fixture(scope="module")
-def stashdb(stashbox_api_key: str):
-    with StashDBSimulator(api_key=stashbox_api_key) as sim:
-        yield sim
-
-
-@pytest.fixture(scope="module")
 def parity_stash(real_stash_binary: Path, ffmpeg_tools: None, stashdb: StashDBSimulator, stashbox_api_key: str,
                  tmp_path_factory: pytest.TempPathFactory):
     library_dir = tmp_path_factory.mktemp("parity-library")

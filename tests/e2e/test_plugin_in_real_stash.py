@@ -49,12 +49,6 @@ def test_operation_is_valid_against_stash_schema(operation: str) -> None:
 # -- fixtures: two simulators, one Stash with the plugin, the seeded library -----------
 
 @pytest.fixture(scope="module")
-def stashdb(stashbox_api_key: str):
-    with StashDBSimulator(api_key=stashbox_api_key) as sim:
-        yield sim
-
-
-@pytest.fixture(scope="module")
 def stop_stashdb(stashbox_api_key: str):
     with StashDBSimulator(api_key=stashbox_api_key) as sim:
         yield sim

@@ -5,21 +5,11 @@ import logging
 
 import pytest
 
+from tests.unit.fakes import local_tag as tag
 from tag_matching import TagCache, TagExcluder, match_stashdb_tag_to_local
 
 STASHDB = "https://stashdb.org/graphql"
 OTHER_BOX = "https://fansdb.cc/graphql"
-
-
-def tag(tag_id, name, *, sort_name=None, aliases=(), links=()):
-    """A Stash GraphQL Tag dict; ``links`` are (endpoint, stash_id) pairs."""
-    return {
-        "id": str(tag_id),
-        "name": name,
-        "sort_name": sort_name,
-        "aliases": list(aliases),
-        "stash_ids": [{"endpoint": e, "stash_id": s} for e, s in links],
-    }
 
 
 def match(tags, name, stash_id=None, endpoint=STASHDB):
@@ -31,12 +21,12 @@ def match(tags, name, stash_id=None, endpoint=STASHDB):
 
 
 def test_a_stash_id_link_matches_whatever_the_names():
-    tags = [tag(1, "Something Else", links=[(STASHDB, "abc")]), tag(2, "Anal")]
+    tags = [tag(1, "Something Else", stash_ids=[(STASHDB, "abc")]), tag(2, "Anal")]
     assert match(tags, "Anal", stash_id="abc") == "1"
 
 
 def test_an_unlinked_stash_id_falls_through_to_the_name():
-    tags = [tag(1, "Other", links=[(STASHDB, "zzz")]), tag(2, "Anal")]
+    tags = [tag(1, "Other", stash_ids=[(STASHDB, "zzz")]), tag(2, "Anal")]
     assert match(tags, "Anal", stash_id="abc") == "2"
 
 
@@ -53,7 +43,7 @@ def test_no_match_is_none():
 
 
 def test_priority_is_link_then_name_then_alias():
-    linked = tag(1, "Zed", links=[(STASHDB, "abc")])
+    linked = tag(1, "Zed", stash_ids=[(STASHDB, "abc")])
     named = tag(2, "Anal")
     aliased = tag(3, "Analingus", aliases=["Anal"])
     assert match([linked, named, aliased], "Anal", stash_id="abc") == "1"
@@ -73,12 +63,12 @@ def test_missing_or_null_id_skips_the_link_step():
 
 
 def test_an_empty_endpoint_skips_the_link_step_as_stash_does():
-    tags = [tag(1, "Linked", links=[("", "abc"), (STASHDB, "abc")]), tag(2, "Anal")]
+    tags = [tag(1, "Linked", stash_ids=[("", "abc"), (STASHDB, "abc")]), tag(2, "Anal")]
     assert match(tags, "Anal", stash_id="abc", endpoint="") == "2"
 
 
 def test_missing_name_matches_nothing_by_name():
-    cache = TagCache.from_tags([tag(1, "Anal", links=[(STASHDB, "abc")])])
+    cache = TagCache.from_tags([tag(1, "Anal", stash_ids=[(STASHDB, "abc")])])
     assert match_stashdb_tag_to_local({"id": "zzz"}, cache, STASHDB) is None
     assert match_stashdb_tag_to_local({"id": "zzz", "name": None}, cache, STASHDB) is None
     assert match_stashdb_tag_to_local({"id": "abc", "name": None}, cache, STASHDB) == "1"
@@ -89,27 +79,27 @@ def test_missing_name_matches_nothing_by_name():
 
 def test_links_are_per_endpoint():
     tags = [
-        tag(1, "Fans Anal", links=[(OTHER_BOX, "abc")]),
-        tag(2, "Stash Anal", links=[(STASHDB, "abc")]),
+        tag(1, "Fans Anal", stash_ids=[(OTHER_BOX, "abc")]),
+        tag(2, "Stash Anal", stash_ids=[(STASHDB, "abc")]),
     ]
     assert match(tags, "x", stash_id="abc", endpoint=STASHDB) == "2"
     assert match(tags, "x", stash_id="abc", endpoint=OTHER_BOX) == "1"
 
 
 def test_a_link_for_the_endpoint_with_a_trailing_slash_does_not_count():
-    tags = [tag(1, "Linked", links=[(STASHDB + "/", "abc")])]
+    tags = [tag(1, "Linked", stash_ids=[(STASHDB + "/", "abc")])]
     assert match(tags, "Anal", stash_id="abc") is None
     assert match(tags, "Anal", stash_id="abc", endpoint=STASHDB + "/") == "1"
 
 
 def test_stash_ids_compare_exactly():
-    tags = [tag(1, "Linked", links=[(STASHDB, "ABC")])]
+    tags = [tag(1, "Linked", stash_ids=[(STASHDB, "ABC")])]
     assert match(tags, "Anal", stash_id="abc") is None
     assert match(tags, "Anal", stash_id=" ABC") is None
 
 
 def test_several_tags_linked_to_one_id_gives_the_lowest_numeric_id():
-    tags = [tag(10, "B", links=[(STASHDB, "abc")]), tag(9, "A", links=[(STASHDB, "abc")])]
+    tags = [tag(10, "B", stash_ids=[(STASHDB, "abc")]), tag(9, "A", stash_ids=[(STASHDB, "abc")])]
     assert match(tags, "x", stash_id="abc") == "9"
 
 
@@ -207,9 +197,9 @@ def test_null_and_missing_fields_do_not_crash():
 
 def test_get_name_tag_count_and_linked_count():
     cache = TagCache.from_tags([
-        tag(1, "Anal", links=[(STASHDB, "a"), (STASHDB, "b")]),
-        tag(2, "Oral", links=[(STASHDB, "c"), (OTHER_BOX, "c")]),
-        tag(3, "Solo", links=[(STASHDB + "/", "d")]),
+        tag(1, "Anal", stash_ids=[(STASHDB, "a"), (STASHDB, "b")]),
+        tag(2, "Oral", stash_ids=[(STASHDB, "c"), (OTHER_BOX, "c")]),
+        tag(3, "Solo", stash_ids=[(STASHDB + "/", "d")]),
         tag(4, "Toys"),
     ])
     assert cache.get_name("2") == "Oral"
