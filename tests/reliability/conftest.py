@@ -16,6 +16,7 @@ import pytest
 from tests.reliability.figures import FigureTable
 from tests.simulators.launch import RunningSimulators, start_simulators
 from tests.simulators.library import Library
+from tests.plugin_answer import PluginAnswer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIME_LIMIT_SECONDS = 240  # a run still going after this did not end on its own
@@ -48,7 +49,7 @@ def start_simulators_with_secrets(library: Library) -> RunningSimulators:
 
 
 @dataclass
-class PluginRun:
+class PluginRun(PluginAnswer):
     code: int | None  # None: still running at the time limit, and killed
     stdout: str
     stderr: str
@@ -59,13 +60,6 @@ class PluginRun:
     def ended_on_its_own(self) -> bool:
         return self.code is not None
 
-    @property
-    def result(self) -> dict:
-        return json.loads(self.stdout)
-
-    @property
-    def summary(self) -> dict | None:
-        return self.result["output"]
 
     def lines(self, level: str) -> list[str]:
         """stderr lines of one Stash log level (e, w, i, d, p), prefix removed."""

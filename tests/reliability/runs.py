@@ -15,6 +15,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from tests.plugin_answer import PluginAnswer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LIVE_SETTINGS = {"syncEndpoint": "StashDB", "syncDryRun": False}
@@ -24,7 +25,7 @@ RUN_TIME_LIMIT = 300.0
 
 
 @dataclass
-class FinishedRun:
+class FinishedRun(PluginAnswer):
     code: int
     stdout: str
     stderr_bytes: bytes
@@ -36,13 +37,6 @@ class FinishedRun:
     def stderr(self) -> str:
         return self.stderr_bytes.decode("utf-8", errors="replace")
 
-    @property
-    def result(self) -> dict:
-        return json.loads(self.stdout)
-
-    @property
-    def summary(self) -> dict:
-        return self.result["output"]
 
 
 class PluginProcess:

@@ -20,6 +20,7 @@ from graphql import parse, validate
 from tests.shared_schemas import load_schema, STASH_SCHEMA_DIR, STASHBOX_SCHEMA_DIR
 from tests.simulators.launch import start_simulators
 from tests.simulators.library import generate_library
+from tests.plugin_answer import PluginAnswer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STASH_PREFIX = re.compile(r"^\x01[tdiwep]\x02")
@@ -28,7 +29,7 @@ STASHDB_RATE = 2.0  # requests/second: the client's default, Stash's 240/minute
 
 
 @dataclass
-class PluginRun:
+class PluginRun(PluginAnswer):
     code: int
     stdout: str
     stderr: str
@@ -36,13 +37,6 @@ class PluginRun:
     stashdb_requests: list
     mutations: list
 
-    @property
-    def result(self) -> dict:
-        return json.loads(self.stdout)
-
-    @property
-    def summary(self) -> dict:
-        return self.result["output"]
 
 
 def run_plugin(sims, tmp_path: Path, settings: dict) -> PluginRun:
