@@ -63,9 +63,6 @@ class FetchedBatch:
     found: list[tuple[dict, dict, str]] = field(default_factory=list)  # scene, StashDB scene, found by
     settled: list[SettledScene] = field(default_factory=list)
 
-    def __len__(self) -> int:
-        return len(self.found) + len(self.settled)
-
 
 class SceneFetcher:
     def __init__(self, local, stashdb, endpoint: str, batch_size: int, max_consecutive_failures: int):

@@ -346,3 +346,16 @@ def test_huge_unmatched_names_are_shortened_in_the_summary():
     stats = sync_scene_tags(local, stashdb, live())
     assert len(json.dumps(stats.as_dict())) < 2_000
     assert stats.top_unmatched() == [("N" * 100_000, 1)]
+
+
+def test_process_scene_plans_and_writes_one_scene():
+    from stashdb_scene_sync import SceneTagSync, process_scene
+    from tag_matching import TagCache
+
+    local, stashdb = build(1, existing=["2"])
+    sync = SceneTagSync(local, stashdb, live())
+    sync.tag_cache = TagCache.build(local)
+    result = process_scene(local.scenes["1"], stashdb.scenes["sdb-scene-1"], sync)
+    assert (result.outcome, result.added_tag_ids) == (Outcome.UPDATED, ["1", "3"])
+    assert local.writes == [("1", ["1", "3"])]
+    assert sync.stats.unmatched_scene_counts == {"Unknown Tag": 1}
