@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from typing import IO, Any, Iterable
 
 STASH_LEVEL_CODES = (
@@ -105,8 +106,6 @@ class ConsoleProgress:
     WIDTH = 30
 
     def __init__(self, stream: IO[str], clock=None):
-        import time
-
         self.stream = stream
         self.clock = clock or time.monotonic
         self.started = self.clock()

@@ -209,16 +209,19 @@ def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
         yield items[start:start + size]
 
 
+def _endpoint_stash_ids(scene: dict, endpoint: str) -> Iterator[str]:
+    """The scene's StashDB ids for exactly this endpoint, in Stash's order."""
+    for sid in scene.get("stash_ids") or []:
+        if isinstance(sid, dict) and sid.get("endpoint") == endpoint and sid.get("stash_id"):
+            yield sid["stash_id"]
+
+
 def stash_ids_for(scene: dict, endpoint: str) -> set[str]:
-    return {sid.get("stash_id") for sid in scene.get("stash_ids") or []
-            if isinstance(sid, dict) and sid.get("endpoint") == endpoint and sid.get("stash_id")}
+    return set(_endpoint_stash_ids(scene, endpoint))
 
 
 def first_stash_id(scene: dict, endpoint: str) -> str | None:
-    for sid in scene.get("stash_ids") or []:
-        if isinstance(sid, dict) and sid.get("endpoint") == endpoint and sid.get("stash_id"):
-            return sid["stash_id"]
-    return None
+    return next(_endpoint_stash_ids(scene, endpoint), None)
 
 
 def describe_scene(scene: dict | None, scene_id: str = "?") -> str:

@@ -106,7 +106,6 @@ class SceneTagSync:
         self.tag_cache: TagCache | None = None
         self.write_failures = FailureStreak(settings.max_consecutive_failures, "Stash writes")
         self.progress = Progress(0, on_progress)
-        self.on_progress = on_progress
 
     # -- the run -----------------------------------------------------------------------
 
@@ -116,7 +115,7 @@ class SceneTagSync:
             log.info("Loaded %d local tags; %d are linked to %s", self.tag_cache.tag_count,
                      self.tag_cache.linked_count(self.settings.endpoint), self.settings.endpoint)
             scene_ids = self._scene_snapshot()
-            self.progress = Progress(len(scene_ids), self.on_progress)
+            self.progress.total = len(scene_ids)
             fetcher = SceneFetcher(self.local, self.stashdb, self.settings.endpoint,
                                    self.settings.batch_size, self.settings.max_consecutive_failures)
             for batch in fetched_in_background(fetcher.batches(scene_ids)):
@@ -248,12 +247,15 @@ class SceneTagSync:
         if self.report is not None:
             scene = scene or {}
             self.report.scene(result.scene_id, scene.get("title"), first_stash_id(scene, self.settings.endpoint),
-                              result.outcome.value, [self.tag_cache.get_name(t) or t for t in result.added_tag_ids],
+                              result.outcome.value, self._names(result.added_tag_ids),
                               result.message)
         self.progress.advance(1)
 
     def tag_names(self, tag_ids: Sequence[str]) -> str:
-        return shorten_names([self.tag_cache.get_name(tag_id) or tag_id for tag_id in tag_ids])
+        return shorten_names(self._names(tag_ids))
+
+    def _names(self, tag_ids: Sequence[str]) -> list[str]:
+        return [self.tag_cache.get_name(tag_id) or tag_id for tag_id in tag_ids]
 
 
 # -- the fetcher thread ----------------------------------------------------------------

@@ -34,6 +34,7 @@ from plugin_io import (
     write_plugin_result,
 )
 from run_config import (
+    SETTING_DRY_RUN,
     ConfigError,
     StashBox,
     choose_stash_box,
@@ -258,7 +259,7 @@ def resolve_stash_box(stash_boxes: Any, settings: Mapping[str, Any], overrides: 
 def describe_dry_run(settings: Mapping[str, Any], overrides: Overrides, dry_run: bool) -> None:
     if not dry_run:
         log.info("Live run: matched tags will be added to scenes")
-    elif overrides.dry_run is None and settings.get("syncDryRun") is None:
+    elif overrides.dry_run is None and settings.get(SETTING_DRY_RUN) is None:
         log.info("[DRY RUN] syncDryRun is not set, so this is a dry run (Stash shows an unset switch as "
                  "off: switch it on and off again to run live)")
     else:
