@@ -7,6 +7,7 @@ against a seeded 1,000-scene library: a dry run, a live run, and a second live r
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -142,15 +143,43 @@ def test_stash_protocol_is_kept(runs, name):
     assert progress == sorted(progress) and progress[-1] == 1.0
 
 
+# How much later one request may be stamped than its neighbour for reasons that are not
+# the client's: the plugin's fetcher thread waking, loopback, and this process's simulator
+# threads, which share one GIL with graphql-core on a machine of two busy cores (31 ms
+# was seen on CI). The limiter's own spacing is exact and is checked on a fake clock in
+# tests/unit/test_stashdb_api.py; what this tier checks is the rate the server sees.
+ARRIVAL_JITTER = 0.1
+
+
+def rate_overshoot(arrivals: list[float], rate: float) -> float:
+    """Seconds by which the busiest run of consecutive requests came early.
+
+    ``k`` consecutive requests at ``rate`` span at least ``(k - 1) / rate``; this is
+    the largest shortfall from that over every run, the single gap included.
+    """
+    worst, latest_slack = 0.0, -math.inf
+    for index, arrival in enumerate(arrivals):
+        slack = arrival - index / rate
+        latest_slack = max(latest_slack, slack)
+        worst = max(worst, latest_slack - slack)
+    return worst
+
+
+def test_rate_overshoot_flags_a_burst_and_a_rate_a_little_too_high():
+    steady = [i / 2.0 for i in range(100)]
+    assert rate_overshoot(steady, 2.0) == 0.0
+    assert rate_overshoot(steady[:50] + [steady[49]] + [t + 0.5 for t in steady[50:]], 2.0) == 0.5
+    assert rate_overshoot([i / 2.1 for i in range(100)], 2.0) > ARRIVAL_JITTER
+    late_then_on_time = [0.0, 0.5 + 0.05, 1.0, 1.5]
+    assert rate_overshoot(late_then_on_time, 2.0) == pytest.approx(0.05)
+
+
 @pytest.mark.parametrize("name", ["dry", "live", "again"])
 def test_stashdb_rate_never_exceeds_two_requests_a_second(runs, name):
     arrivals = [entry.monotonic for entry in runs[name].stashdb_requests]
-    assert len(arrivals) >= 2
-    # A token bucket with burst 1: consecutive requests at least 1/rate apart (less a
-    # little scheduling jitter), so no window of one second ever holds three.
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
-    assert min(gaps) >= 1 / STASHDB_RATE - 0.03
-    assert all(arrivals[i + 2] - arrivals[i] >= 1.0 - 0.03 for i in range(len(arrivals) - 2))
+    assert len(arrivals) >= 5  # the dry run previews 200 scenes: 8 requests
+    assert rate_overshoot(arrivals, STASHDB_RATE) <= ARRIVAL_JITTER
+    assert (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) <= STASHDB_RATE * 1.01
 
 
 def test_every_document_sent_validates_against_the_real_schemas(runs):
