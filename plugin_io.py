@@ -12,6 +12,8 @@ import sys
 import time
 from typing import IO, Any, Iterable
 
+from short_text import format_duration, shorten
+
 STASH_LEVEL_CODES = (
     (logging.ERROR, "e"),
     (logging.WARNING, "w"),
@@ -30,9 +32,7 @@ def stash_level_code(levelno: int) -> str:
 
 
 def clip_line(line: str) -> str:
-    if len(line) <= MAX_LINE_CHARS:
-        return line
-    return line[:MAX_LINE_CHARS] + f" ... [{len(line) - MAX_LINE_CHARS} more characters cut]"
+    return shorten(line, MAX_LINE_CHARS)
 
 
 class SecretRedactor:
@@ -132,13 +132,6 @@ class ConsoleProgress:
                 f"{fraction:5.1%}  {rate:.1f} scenes/s  {eta} left")
 
 
-def format_duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
-
-
 def configure_logging(handler: logging.Handler, redactor: SecretRedactor, level: int = logging.DEBUG) -> logging.Logger:
     """Sends the `tagManager` loggers' records to `handler` only, secrets removed."""
     if isinstance(handler, ConsoleLogHandler):
@@ -168,8 +161,9 @@ class StashProgress:
         self.stream.flush()
 
 
-def write_plugin_result(stream: IO[str], output: Any, error: str | None) -> None:
-    stream.write(json.dumps({"output": output, "error": error}))
+def write_plugin_result(stream: IO[str], output: Any, error: str | None, redactor: SecretRedactor) -> None:
+    """The one JSON answer on stdout, every known secret removed from it."""
+    stream.write(redactor.redact(json.dumps({"output": output, "error": error})))
     stream.write("\n")
     stream.flush()
 

@@ -89,6 +89,36 @@ def exclude_patterns(configuration: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(p for p in patterns or [] if isinstance(p, str))
 
 
+def parse_limit(value: Any) -> int | None:
+    """A run's `limit`: a positive whole number, or -1 / empty for all scenes (None)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    digits = text[1:] if text.startswith("-") else text
+    if isinstance(value, bool) or not (digits.isascii() and digits.isdigit()):
+        raise ConfigError(f"limit must be a whole number of scenes (or -1 for all), not {value!r}")
+    number = int(text)
+    if number == -1:
+        return None
+    if number < 1:
+        raise ConfigError(f"limit must be at least 1 (or -1 for all scenes), not {number}")
+    return number
+
+
+def parse_scene_ids(value: Any) -> tuple[str, ...]:
+    """A targeted run's scene ids: Stash scene ids (whole numbers), as a list or "12,40"."""
+    if value is None or value == "":
+        return ()
+    items = value.replace(";", ",").split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(f"scene_ids must be a list of scene ids or a comma-separated text, not {value!r}")
+    ids = [str(item).strip() for item in items if str(item).strip()]
+    bad = [scene_id for scene_id in ids if not (scene_id.isascii() and scene_id.isdigit())]
+    if bad:
+        raise ConfigError(f"scene_ids must be Stash scene ids (whole numbers); not ids: {', '.join(map(repr, bad[:10]))}")
+    return tuple(dict.fromkeys(str(int(scene_id)) for scene_id in ids))
+
+
 def stash_connection_from_url(url: str, api_key: str | None) -> dict:
     """Stash's `server_connection` shape, for the command line's STASH_URL."""
     from urllib.parse import urlsplit

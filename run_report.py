@@ -1,60 +1,110 @@
 """The run's report: what happened to each scene, and which StashDB tags found no match.
 
-Written as the run goes (constant memory, and a killed run still leaves the rows it
-reached):
+Written as the run goes (constant memory), flushed after every batch, so a killed run
+leaves a row for every scene it wrote, at most one batch behind, and `scenes.json` is a
+complete JSON array at every flush:
 - `scenes.csv` and `scenes.json`: per scene its id, title, StashDB id, outcome, and
   the tags added (or that a dry run would add);
 - `unmatched_tags.csv`: StashDB tag names with no local match, with scene counts and
   StashDB tag ids, most frequent first — the list to create or link;
 - `summary.json`: the run's summary.
 Each run gets its own folder, named by its start time.
+
+A report never stops or changes the sync: the first failure to write (a full disk, a
+folder that cannot be made) is logged once, writing stops, and `incomplete` says why.
+Every text written passes the run's secret redaction first.
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
+import logging
 import time
 from pathlib import Path
-from typing import IO
+from typing import Callable
+
+log = logging.getLogger("tagManager.report")
 
 SCENE_COLUMNS = ("scene_id", "title", "stashdb_id", "outcome", "tags", "message")
+_JSON_END = b"\n]\n"
 
 
 class RunReport:
-    def __init__(self, parent: Path, *, label: str = "sync"):
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        self.folder = _unused_folder(Path(parent) / f"{stamp}-{label}")
-        self.folder.mkdir(parents=True)
-        self._csv_file = open(self.folder / "scenes.csv", "w", newline="", encoding="utf-8")
-        self._csv = csv.writer(self._csv_file)
-        self._csv.writerow(SCENE_COLUMNS)
-        self._json_file: IO[str] = open(self.folder / "scenes.json", "w", encoding="utf-8")
-        self._json_file.write("[")
+    def __init__(self, parent: Path, *, label: str = "sync", redact: Callable[[str], str] = lambda text: text):
+        self.redact = redact
+        self.incomplete: str | None = None
+        self.folder: Path | None = None
+        self._csv_file = self._json_file = None
         self._rows = 0
+        self._guard(lambda: self._open(Path(parent), label))
+
+    def _open(self, parent: Path, label: str) -> None:
+        folder = _unused_folder(parent / f"{time.strftime('%Y%m%d-%H%M%S')}-{label}")
+        folder.mkdir(parents=True)
+        self.folder = folder
+        self._csv_file = open(folder / "scenes.csv", "wb")
+        self._json_file = open(folder / "scenes.json", "wb")
+        self._csv_file.write(self._csv_line(SCENE_COLUMNS))
+        self._json_file.write(b"[" + _JSON_END)
 
     def scene(self, scene_id: str, title: str | None, stashdb_id: str | None, outcome: str,
               tag_names: list[str], message: str = "") -> None:
         row = dict(zip(SCENE_COLUMNS, (scene_id, title or "", stashdb_id or "", outcome, tag_names, message)))
-        self._csv.writerow([*list(row.values())[:4], "; ".join(tag_names), message])
-        self._json_file.write(("," if self._rows else "") + "\n  " + json.dumps(row, ensure_ascii=False))
+        self._guard(lambda: self._write_row(row))
+
+    def _write_row(self, row: dict) -> None:
+        self._csv_file.write(self._csv_line([*list(row.values())[:4], "; ".join(row["tags"]), row["message"]]))
+        self._json_file.seek(-len(_JSON_END), io.SEEK_END)  # over the closing bracket
+        entry = ("," if self._rows else "") + "\n  " + json.dumps(row, ensure_ascii=False)
+        self._json_file.write(self.redact(entry).encode("utf-8") + _JSON_END)
         self._rows += 1
 
-    def finish(self, summary: dict, unmatched: list[tuple[str, int, str | None]]) -> Path:
+    def flush(self) -> None:
+        """Push the rows so far to disk (after every batch)."""
+        self._guard(lambda: [handle.flush() for handle in (self._csv_file, self._json_file)])
+
+    def finish(self, summary: dict, unmatched: list[tuple[str, int, str | None]]) -> Path | None:
         """Close the scene files and write the unmatched-tag table and the summary."""
-        self._json_file.write("\n]\n")
-        self._json_file.close()
-        self._csv_file.close()
-        with open(self.folder / "unmatched_tags.csv", "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(("stashdb_tag_name", "scenes", "stashdb_tag_id"))
-            writer.writerows((name, count, stashdb_id or "") for name, count, stashdb_id in unmatched)
-        (self.folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
+        self.close()
+        self._guard(lambda: self._write_tables(summary, unmatched))
         return self.folder
+
+    def _write_tables(self, summary: dict, unmatched: list[tuple[str, int, str | None]]) -> None:
+        with open(self.folder / "unmatched_tags.csv", "wb") as handle:
+            handle.write(self._csv_line(("stashdb_tag_name", "scenes", "stashdb_tag_id")))
+            for name, count, stashdb_id in unmatched:
+                handle.write(self._csv_line((name, count, stashdb_id or "")))
+        text = json.dumps({**summary, "report_incomplete": self.incomplete}, indent=2, ensure_ascii=False)
+        (self.folder / "summary.json").write_text(self.redact(text), encoding="utf-8")
 
     def close(self) -> None:
         for handle in (self._json_file, self._csv_file):
-            if not handle.closed:
-                handle.close()
+            try:
+                if handle is not None:
+                    handle.close()
+            except OSError as exc:
+                self._guard(lambda: _raise(exc))
+
+    def _csv_line(self, values) -> bytes:
+        buffer = io.StringIO()
+        csv.writer(buffer).writerow(values)
+        return self.redact(buffer.getvalue()).encode("utf-8")
+
+    def _guard(self, write: Callable[[], object]) -> None:
+        """Do one write unless an earlier one failed; a failure is logged once, never raised."""
+        if self.incomplete is not None:
+            return
+        try:
+            write()
+        except (OSError, ValueError) as exc:
+            where = self.folder or "the report folder"
+            self.incomplete = f"could not write to {where} ({type(exc).__name__}: {exc}); the report stops here"
+            log.warning("Report: %s. The sync goes on.", self.incomplete)
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
 
 
 def _unused_folder(folder: Path) -> Path:

@@ -14,6 +14,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import requests
 from requests.adapters import HTTPAdapter
 
+from short_text import shorten
+
 log = logging.getLogger("tagManager.stash")
 
 DEFAULT_TIMEOUT = 60.0
@@ -73,11 +75,21 @@ def build_add_tags_mutation(count: int) -> str:
     return f"mutation {ADD_TAGS_OPERATION}({variables}) {{\n{fields}\n}}\n"
 
 
+STASH_ID_ENDPOINTS_QUERY = """
+query TagManagerStashIdEndpoints($scene_filter: SceneFilterType, $filter: FindFilterType) {
+  findScenes(scene_filter: $scene_filter, filter: $filter) {
+    scenes { stash_ids { endpoint } }
+  }
+}
+"""
+
 CONFIGURATION_QUERY = """
 query TagManagerConfiguration($plugin_ids: [ID!]) {
   configuration {
     general {
       apiKey
+      username
+      maxSessionAge
       stashBoxes { endpoint api_key name max_requests_per_minute }
     }
     scraping { excludeTagPatterns }
@@ -90,6 +102,7 @@ ALL_QUERY_DOCUMENTS = (
     FIND_TAGS_QUERY,
     SCENE_IDS_WITH_STASH_ID_QUERY,
     SCENES_BY_IDS_QUERY,
+    STASH_ID_ENDPOINTS_QUERY,
     build_add_tags_mutation(1),
     build_add_tags_mutation(MAX_WRITES_PER_REQUEST),
     CONFIGURATION_QUERY,
@@ -98,6 +111,10 @@ ALL_QUERY_DOCUMENTS = (
 
 class StashLocalError(Exception):
     """A request to the local Stash failed; the message is safe to log (no secrets)."""
+
+
+class StashAuthError(StashLocalError):
+    """Stash answered HTTP 401: the plugin's session or API key is no longer accepted."""
 
 
 class TimeoutHTTPAdapter(HTTPAdapter):
@@ -188,6 +205,16 @@ class LocalStash:
         result = self._graphql("findScenes", SCENE_IDS_WITH_STASH_ID_QUERY, variables)["findScenes"]
         return [scene["id"] for scene in result["scenes"]]
 
+    def stash_id_endpoint_counts(self) -> dict[str, int]:
+        """For every endpoint any scene has a StashID for: how many scenes do."""
+        variables = {"scene_filter": {"stash_id_endpoint": {"modifier": "NOT_NULL"}}, "filter": {"per_page": -1}}
+        scenes = self._graphql("findScenes", STASH_ID_ENDPOINTS_QUERY, variables)["findScenes"]["scenes"]
+        counts: dict[str, int] = {}
+        for scene in scenes:
+            for endpoint in {sid["endpoint"] for sid in scene.get("stash_ids") or []}:
+                counts[endpoint] = counts.get(endpoint, 0) + 1
+        return counts
+
     def scenes_by_ids(self, scene_ids: Iterable[str]) -> list[dict]:
         ids = list(scene_ids)
         if not ids:
@@ -196,12 +223,6 @@ class LocalStash:
         return self._graphql("findScenes", SCENES_BY_IDS_QUERY, variables)["findScenes"]["scenes"]
 
     # -- writes ------------------------------------------------------------------------
-
-    def add_tags(self, scene_id: str, tag_ids: Iterable[str]) -> None:
-        """Add tags to one scene; raises StashLocalError when Stash refused the write."""
-        error = self.add_tags_to_scenes([(scene_id, list(tag_ids))])[scene_id]
-        if error:
-            raise StashLocalError(error)
 
     def add_tags_to_scenes(self, additions: Sequence[tuple[str, list[str]]]) -> dict[str, str | None]:
         """Add tags to several scenes, 40 writes a request: scene id -> None or its error.
@@ -244,7 +265,9 @@ class LocalStash:
             raise StashLocalError(f"Stash {operation}: timed out after {self.timeout:g} s") from None
         except requests.RequestException as exc:
             raise StashLocalError(f"Stash {operation}: connection failed ({type(exc).__name__})") from None
-        excerpt = response.text[:ERROR_BODY_EXCERPT]
+        excerpt = shorten(response.text, ERROR_BODY_EXCERPT)
+        if response.status_code == 401:
+            raise StashAuthError(f"Stash {operation}: HTTP 401 Unauthorized")
         if response.status_code != 200:
             raise StashLocalError(f"Stash {operation}: HTTP {response.status_code}: {excerpt!r}")
         try:
@@ -272,5 +295,5 @@ def _write_error(alias: str, data: dict, errors: list[dict]) -> str | None:
 
 
 def _messages(errors) -> str:
-    return "; ".join(str(e.get("message", e) if isinstance(e, dict) else e)[:ERROR_BODY_EXCERPT]
+    return "; ".join(shorten(str(e.get("message", e) if isinstance(e, dict) else e), ERROR_BODY_EXCERPT)
                      for e in errors or [])

@@ -2,19 +2,23 @@
 
 Knows nothing about the local Stash. It sends a few constant queries with
 GraphQL variables, keeps to a rate limit shared by every call of one client,
-retries HTTP 429/503 a few times and turns every failure into a
-``StashDBError`` whose text never holds the API key.
+retries what may pass on a second try (HTTP 429, 500, 502, 503, 504, timeouts,
+dropped connections) after 1, 2 and 4 s or the server's Retry-After, every try
+through the rate limit, and turns every failure into a ``StashDBError`` whose
+text never holds the API key. A Retry-After longer than MAX_RETRY_WAIT_SECONDS
+is never cut short: the call fails at once (its scenes wait for a later
+attempt) and the client sends nothing before the asked time.
 
 Partial answers (GraphQL ``errors[]`` next to ``data``), decided once here:
 
 - An error whose message says ``not authorized`` is always a
   ``StashDBAuthError``, whatever the data.
-- ``findScene``: a null scene with any error is an error; a null scene
-  without errors is an unknown id (``None``).
-- Aliased ``findScene`` (``s0``, ``s1`` ...): a null alias is an unknown id
-  only when no error names that alias in its ``path`` and no error lacks a
-  ``path``; otherwise the whole request fails.  A missing alias is a
-  wrong-shape error.
+- Aliased ``findScene`` (``s0``, ``s1`` ...): an error whose ``path`` names
+  one alias fails that scene alone (a ``StashDBError`` in its place in the
+  result; stash-box answers a StashID that is not a UUID that way), and the
+  other aliases' answers are used. A null alias with no error naming it is an
+  unknown id (``None``), unless an error without a ``path`` could concern it:
+  then the whole request fails. A missing alias is a wrong-shape error.
 - ``findScenesBySceneFingerprints``: any null inner list or null scene fails
   the whole request (wrong shape).
 - Errors next to complete, well-formed data are logged as a warning and the
@@ -34,6 +38,7 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence
 import requests
 
 from plugin_info import USER_AGENT
+from short_text import shorten
 
 logger = logging.getLogger("tagManager.stashdb")
 
@@ -41,8 +46,8 @@ MAX_SCENES_PER_REQUEST = 40  # stash-box answers "too many scenes" above 40 list
 DEFAULT_REQUESTS_PER_SECOND = 2.0
 STASH_DEFAULT_REQUESTS_PER_MINUTE = 240  # pkg/stashbox/client.go DefaultMaxRequestsPerMinute
 MAX_RETRIES = 3
-RETRYABLE_STATUSES = frozenset({429, 503})
-MAX_RETRY_AFTER_SECONDS = 600.0  # a longer Retry-After is cut to this
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_RETRY_WAIT_SECONDS = 60.0  # a longer Retry-After fails the call instead of blocking it
 BODY_EXCERPT_CHARS = 200
 _REDACTED = "[redacted]"
 
@@ -69,15 +74,6 @@ query TagManagerMe {
 }
 """
 
-FIND_SCENE_OPERATION = "TagManagerFindScene"
-FIND_SCENE_QUERY = """
-query TagManagerFindScene($id: ID!) {
-  findScene(id: $id) {
-    ...TagManagerSceneFields
-  }
-}
-""" + SCENE_FIELDS_FRAGMENT
-
 FIND_SCENES_BY_FINGERPRINTS_OPERATION = "TagManagerFindScenesByFingerprints"
 FIND_SCENES_BY_FINGERPRINTS_QUERY = """
 query TagManagerFindScenesByFingerprints($fingerprints: [[FingerprintQueryInput!]!]!) {
@@ -87,7 +83,7 @@ query TagManagerFindScenesByFingerprints($fingerprints: [[FingerprintQueryInput!
 }
 """ + SCENE_FIELDS_FRAGMENT
 
-ALL_QUERY_DOCUMENTS = (ME_QUERY, FIND_SCENE_QUERY, FIND_SCENES_BY_FINGERPRINTS_QUERY)
+ALL_QUERY_DOCUMENTS = (ME_QUERY, FIND_SCENES_BY_FINGERPRINTS_QUERY)
 
 # Aliased findScene: only the integer alias index varies between documents.
 FIND_SCENES_BY_IDS_OPERATION = "TagManagerFindScenesByIds"
@@ -126,10 +122,12 @@ def build_find_scenes_by_ids_query(count: int) -> str:
 class StashDBError(Exception):
     """A StashDB request failed. ``status`` is None when no HTTP answer came."""
 
-    def __init__(self, message: str, *, operation: str | None = None, status: int | None = None):
+    def __init__(self, message: str, *, operation: str | None = None, status: int | None = None,
+                 retry_after: float | None = None):
         super().__init__(message)
         self.operation = operation
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait, when it did
 
 
 class StashDBAuthError(StashDBError):
@@ -137,7 +135,8 @@ class StashDBAuthError(StashDBError):
 
 
 class StashDBRateLimited(StashDBError):
-    """StashDB still answered HTTP 429 after every retry."""
+    """StashDB still answered HTTP 429 after every retry, or asked for a longer wait
+    than MAX_RETRY_WAIT_SECONDS (``retry_after`` says how long)."""
 
 
 # --------------------------------------------------------------------------
@@ -224,6 +223,12 @@ class RateLimiter:
         if slot > now:
             self._sleep(slot - now)
 
+    def hold(self, seconds: float) -> None:
+        """Send nothing for `seconds` from now (a server asked for that long a pause)."""
+        with self._lock:
+            resume = self._clock() + seconds
+            self._next_free = resume if self._next_free is None else max(self._next_free, resume)
+
     @staticmethod
     def backoff(attempt: int) -> float:
         """Seconds to wait before retry number ``attempt``: 1, 2, 4 ..."""
@@ -243,7 +248,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float:
         seconds = _seconds_until_http_date(text, now)
     if not math.isfinite(seconds):
         return 0.0
-    return min(max(0.0, seconds), MAX_RETRY_AFTER_SECONDS)
+    return max(0.0, seconds)
 
 
 def _seconds_until_http_date(text: str, now: datetime) -> float:
@@ -270,10 +275,10 @@ def _server_now(headers: Any) -> datetime:
 # The client
 
 
-def _error_may_concern(error: dict, alias: str) -> bool:
-    """True when a GraphQL error names this alias first in its path, or has no path."""
+def _error_alias(error: dict) -> str | None:
+    """The alias a GraphQL error's path starts with, or None when it has no path."""
     path = error.get("path")
-    return not isinstance(path, list) or not path or path[0] == alias
+    return path[0] if isinstance(path, list) and path and isinstance(path[0], str) else None
 
 
 class _Answer(NamedTuple):
@@ -282,7 +287,8 @@ class _Answer(NamedTuple):
     status: int
 
 
-def _chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+def chunks(items: Sequence, size: int) -> Iterable[Sequence]:
+    """`items` in consecutive slices of at most `size`."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
@@ -306,7 +312,6 @@ class StashDBClient:
         self.endpoint = endpoint
         self._api_key = (api_key or "").strip()
         self.timeout = float(timeout)
-        self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         if rate_limiter is None:
             rate_limiter = RateLimiter(requests_per_second, sleep=sleep)
@@ -317,11 +322,6 @@ class StashDBClient:
 
     def __repr__(self) -> str:
         return f"StashDBClient({self.endpoint!r})"
-
-    def close(self) -> None:
-        """Close the HTTP session if this client created it."""
-        if self._owns_session:
-            self._session.close()
 
     # ---- public queries
 
@@ -338,22 +338,12 @@ class StashDBClient:
             raise self._wrong_shape(ME_OPERATION, "me without a name", answer.status)
         return name
 
-    def find_scene_by_id(self, scene_id: str | int) -> dict | None:
-        """The scene with this StashDB id, or None when StashDB does not know it."""
-        answer = self._execute(FIND_SCENE_OPERATION, FIND_SCENE_QUERY, {"id": str(scene_id)})
-        scene = self._field(FIND_SCENE_OPERATION, answer, "findScene")
-        if scene is None:
-            if answer.errors:
-                raise self._graphql_errors_error(FIND_SCENE_OPERATION, answer)
-            return None
-        self._log_ignored_errors(FIND_SCENE_OPERATION, answer)
-        return self._checked_scene(FIND_SCENE_OPERATION, scene, answer.status)
-
-    def find_scenes_by_ids(self, scene_ids: Iterable[str | int]) -> list[dict | None]:
-        """One scene (or None for an unknown id) per id, in input order, 40 ids a request."""
+    def find_scenes_by_ids(self, scene_ids: Iterable[str | int]) -> list[dict | StashDBError | None]:
+        """Per id, in input order, 40 ids a request: its scene, None for an id StashDB does
+        not know, or a StashDBError when StashDB failed that id alone (say, not a UUID)."""
         ids = [str(scene_id) for scene_id in scene_ids]
-        scenes: list[dict | None] = []
-        for chunk in _chunks(ids, MAX_SCENES_PER_REQUEST):
+        scenes: list[dict | StashDBError | None] = []
+        for chunk in chunks(ids, MAX_SCENES_PER_REQUEST):
             scenes.extend(self._find_scenes_chunk(chunk))
         return scenes
 
@@ -367,27 +357,37 @@ class StashDBClient:
         batches = [list(batch) for batch in fingerprint_batches]
         to_send = [batch for batch in batches if batch]
         answers: list[list[dict]] = []
-        for chunk in _chunks(to_send, MAX_SCENES_PER_REQUEST):
+        for chunk in chunks(to_send, MAX_SCENES_PER_REQUEST):
             answers.extend(self._find_by_fingerprints_chunk(chunk))
         sent_answers = iter(answers)
         return [next(sent_answers) if batch else [] for batch in batches]
 
     # ---- per-operation answer handling
 
-    def _find_scenes_chunk(self, ids: Sequence[str]) -> list[dict | None]:
+    def _find_scenes_chunk(self, ids: Sequence[str]) -> list[dict | StashDBError | None]:
+        operation = FIND_SCENES_BY_IDS_OPERATION
         query = build_find_scenes_by_ids_query(len(ids))
         variables = {scene_id_variable(i): scene_id for i, scene_id in enumerate(ids)}
-        answer = self._execute(FIND_SCENES_BY_IDS_OPERATION, query, variables)
-        scenes = [self._aliased_scene(answer, i) for i in range(len(ids))]
-        self._log_ignored_errors(FIND_SCENES_BY_IDS_OPERATION, answer)
+        answer = self._execute(operation, query, variables)
+        errors_by_alias: dict[str | None, list] = {}
+        for error in answer.errors:
+            errors_by_alias.setdefault(_error_alias(error), []).append(error)
+        scenes = [self._aliased_scene(answer, i, errors_by_alias) for i in range(len(ids))]
+        unexplained = [error for error in answer.errors
+                       if not any(_error_alias(error) == scene_alias(i) for i in range(len(ids)))]
+        if unexplained:
+            self._log_ignored_errors(operation, answer._replace(errors=unexplained))
         return scenes
 
-    def _aliased_scene(self, answer: _Answer, index: int) -> dict | None:
+    def _aliased_scene(self, answer: _Answer, index: int, errors_by_alias: dict) -> dict | StashDBError | None:
         operation = FIND_SCENES_BY_IDS_OPERATION
         alias = scene_alias(index)
+        own_errors = errors_by_alias.get(alias)
+        if own_errors and answer.data.get(alias) is None:
+            return self._graphql_errors_error(operation, answer._replace(errors=own_errors))
         scene = self._field(operation, answer, alias)
         if scene is None:
-            if any(_error_may_concern(error, alias) for error in answer.errors):
+            if errors_by_alias.get(None):
                 raise self._graphql_errors_error(operation, answer)
             return None
         return self._checked_scene(operation, scene, answer.status)
@@ -460,21 +460,37 @@ class StashDBClient:
     def _post_with_retries(self, operation: str, payload: dict) -> requests.Response:
         if not self._api_key:
             raise self._error(StashDBAuthError, operation, "no API key configured", None)
-        for attempt in range(MAX_RETRIES + 1):
+        for retry in range(1, MAX_RETRIES + 2):
             self.rate_limiter.wait()
-            response = self._send_once(operation, payload)
-            if response.status_code not in RETRYABLE_STATUSES or attempt == MAX_RETRIES:
+            try:
+                response = self._send_once(operation, payload)
+            except StashDBError as failure:  # a timeout or a dropped connection
+                if retry > MAX_RETRIES:
+                    raise
+                self._wait_before_retry(operation, str(failure), retry, 0.0)
+                continue
+            if response.status_code not in RETRYABLE_STATUSES or retry > MAX_RETRIES:
                 break
-            self._wait_before_retry(operation, response, attempt + 1)
+            asked = retry_after_seconds(response.headers.get("Retry-After"), _server_now(response.headers))
+            if asked > MAX_RETRY_WAIT_SECONDS:
+                raise self._asked_to_wait(operation, response, asked)
+            self._wait_before_retry(operation, f"HTTP {response.status_code}", retry, asked)
         self._check_status(operation, response)
         return response
 
-    def _wait_before_retry(self, operation: str, response: requests.Response, retry: int) -> None:
-        asked = retry_after_seconds(response.headers.get("Retry-After"), _server_now(response.headers))
+    def _wait_before_retry(self, operation: str, failure: str, retry: int, asked: float) -> None:
         delay = max(asked, self.rate_limiter.backoff(retry))
-        logger.warning("StashDB %s: HTTP %d, retry %d of %d in %.1f s",
-                       operation, response.status_code, retry, MAX_RETRIES, delay)
+        logger.warning("StashDB %s: %s, retry %d of %d in %.1f s", operation, failure, retry, MAX_RETRIES, delay)
         self._sleep(delay)
+
+    def _asked_to_wait(self, operation: str, response: requests.Response, asked: float) -> StashDBError:
+        """Never sooner than the server asked: fail this call, and hold every later one."""
+        self.rate_limiter.hold(asked)
+        detail = (f"asked to wait {asked:.0f} s (Retry-After), longer than the {MAX_RETRY_WAIT_SECONDS:.0f} s "
+                  "tagManager waits within one request")
+        error = self._error(StashDBRateLimited, operation, detail, response.status_code)
+        error.retry_after = asked
+        return error
 
     def _send_once(self, operation: str, payload: dict) -> requests.Response:
         with self._count_lock:
@@ -548,9 +564,8 @@ class StashDBClient:
         return kind(self._scrub(message), operation=operation, status=status)
 
     def _excerpt(self, text: str) -> str:
-        """At most 200 characters, with the key removed before cutting."""
-        flat = " ".join(self._scrub(text).split())
-        return flat[:BODY_EXCERPT_CHARS]
+        """At most 200 characters on one line, with the key removed before cutting."""
+        return shorten(" ".join(self._scrub(text).split()), BODY_EXCERPT_CHARS)
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._api_key, _REDACTED) if self._api_key else text

@@ -1,11 +1,16 @@
 """The sync: give every local scene that carries a StashDB id the tags StashDB has for it.
 
-Two sides run at once. The fetcher thread (scene_fetcher.py) reads batches of 40 scenes
-from Stash and asks StashDB who they are — by fingerprints, then by id for what
-fingerprints could not settle — which is where the rate limit makes it wait. Meanwhile
-this thread plans each scene's new tags and writes a batch's additions in one request
-(one server-side ADD per scene, never removing a tag). At most one fetched batch waits
-beyond the one being written, so memory stays flat whatever the library's size.
+One scene's path, in three files: scene_fetcher.py reads it from Stash and finds its
+StashDB scene (read, fetch); scene_tag_plan.py works out what it should gain (plan); this
+module writes that and records the result (write, record). The result travels as one
+`SceneResult` (sync_stats.py).
+
+Two sides run at once. The fetcher thread reads batches of 40 scenes and asks StashDB who
+they are, which is where the rate limit makes it wait. Meanwhile this thread plans each
+scene's new tags and writes a batch's additions in one request (one server-side ADD per
+scene, never removing a tag). At most one fetched batch waits beyond the one being
+written, so memory stays flat whatever the library's size. Scenes whose requests failed
+get one more attempt once every other scene is done (run_health.py says when a run stops).
 
 This module talks to the two clients only through their methods, never prints, and logs
 through the `tagManager` logger.
@@ -13,31 +18,25 @@ through the `tagManager` logger.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
 
-from scene_fetcher import (
-    FOUND_BY_FINGERPRINT,
-    FailureStreak,
-    FetchedBatch,
-    SceneFetcher,
-    SettledScene,
-    SyncAborted,
-    describe_scene,
-    first_stash_id,
-)
+from run_health import OutageWatch, SyncAborted, session_expired_reason
+from scene_fetcher import Batch, SceneFetcher, describe_scene, first_stash_id
 from scene_tag_plan import TagPlan, plan_scene_tags
-from sync_stats import Outcome, SyncStats, shorten, summary_lines
-from tag_matching import TagCache, TagExcluder
+from short_text import format_duration, shorten, shorten_names
+from stash_local import StashAuthError
+from sync_stats import Outcome, SceneResult, SyncStats, summary_lines
+from tag_matching import TagCache, TagExcluder, id_order
 
 log = logging.getLogger("tagManager.sync")
 
 BATCH_SIZE = 40
 DRY_RUN_SCENE_LIMIT = 200
-MAX_CONSECUTIVE_FAILURES = 10
-MAX_NAMES_IN_LINE = 40
+FALLBACK_SHARE_ESTIMATE = 0.35  # share of scenes pass 1 leaves to pass 2, for the time estimate
 
 ProgressCallback = Callable[[int, int], None]  # (scenes settled, scenes to settle)
 
@@ -51,15 +50,8 @@ class SyncSettings:
     scene_ids: tuple[str, ...] = ()                          # only these scenes (targeted run)
     limit: int | None = None                                 # only the first N scenes
     batch_size: int = BATCH_SIZE
-    max_consecutive_failures: int = MAX_CONSECUTIVE_FAILURES
-
-
-@dataclass
-class ProcessResult:
-    scene_id: str
-    outcome: Outcome
-    added_tag_ids: list[str] = field(default_factory=list)
-    message: str = ""
+    outage_seconds: float | None = None                      # None: run_health.OUTAGE_SECONDS
+    session_age_seconds: int | None = None                   # set when the plugin runs on a login session
 
 
 class Progress:
@@ -89,11 +81,6 @@ def sync_scene_tags(local, stashdb, settings: SyncSettings, on_progress: Progres
     return SceneTagSync(local, stashdb, settings, on_progress, report).run()
 
 
-def process_scene(scene: dict, stashdb_scene: dict, sync: "SceneTagSync") -> ProcessResult:
-    """One scene on its own: plan its new tags and write them (or log them, dry run)."""
-    return sync.write_batch([(scene, stashdb_scene)])[0]
-
-
 class SceneTagSync:
     def __init__(self, local, stashdb, settings: SyncSettings, on_progress: ProgressCallback | None = None,
                  report=None):
@@ -104,7 +91,7 @@ class SceneTagSync:
         self.stats = SyncStats(endpoint=settings.endpoint, dry_run=settings.dry_run)
         self.excluder = TagExcluder(settings.exclude_patterns)
         self.tag_cache: TagCache | None = None
-        self.write_failures = FailureStreak(settings.max_consecutive_failures, "Stash writes")
+        self.write_outage = OutageWatch("Stash writes", settings.outage_seconds)
         self.progress = Progress(0, on_progress)
 
     # -- the run -----------------------------------------------------------------------
@@ -116,14 +103,19 @@ class SceneTagSync:
                      self.tag_cache.linked_count(self.settings.endpoint), self.settings.endpoint)
             scene_ids = self._scene_snapshot()
             self.progress.total = len(scene_ids)
-            fetcher = SceneFetcher(self.local, self.stashdb, self.settings.endpoint,
-                                   self.settings.batch_size, self.settings.max_consecutive_failures)
-            for batch in fetched_in_background(fetcher.batches(scene_ids)):
-                self._handle(batch)
+            self._warn_if_longer_than_session(len(scene_ids))
+            fetcher = SceneFetcher(self.local, self.stashdb, self.settings.endpoint, self.settings.batch_size,
+                                   self.settings.outage_seconds)
+            deferred = self._attempt(fetcher, scene_ids, last_attempt=False)
+            if deferred:
+                self.stats.deferred = len(deferred)
+                log.info("Trying the %d scenes whose requests failed once more", len(deferred))
+                self._attempt(fetcher, deferred, last_attempt=True)
         except SyncAborted as exc:
             self.stats.aborted = str(exc)
             log.error("Stopping the run: %s", exc)
         self.stats.scenes_not_processed = self.stats.scenes_total - self.stats.scenes_processed
+        self.stats.report_incomplete = getattr(self.report, "incomplete", None)
         self.progress.finish()
         log.info("Found on StashDB by fingerprint: %d scenes; by StashDB id: %d",
                  self.stats.found_by_fingerprint, self.stats.found_by_id)
@@ -131,15 +123,32 @@ class SceneTagSync:
             log.info("%s", line)
         return self.stats
 
+    def _attempt(self, fetcher: SceneFetcher, scene_ids: Sequence[str], last_attempt: bool) -> list[str]:
+        """Fetch, plan, write and record these scenes; the ids of those deferred."""
+        deferred: list[str] = []
+        for batch in fetched_in_background(fetcher.batches(scene_ids, last_attempt=last_attempt)):
+            self.write_batch([result for result in batch if result.outcome is None], last_attempt)
+            for result in batch:
+                if result.outcome is Outcome.DEFERRED:
+                    deferred.append(result.scene_id)
+                else:
+                    self._record(result)
+            if self.report is not None:
+                self.report.flush()
+        return deferred
+
     def _scene_snapshot(self) -> list[str]:
-        scene_ids = self.local.scene_ids_with_stash_id(self.settings.endpoint)
-        log.info("%d scenes have a StashID for %s", len(scene_ids), self.settings.endpoint)
+        endpoint = self.settings.endpoint
+        scene_ids = self.local.scene_ids_with_stash_id(endpoint)
+        log.info("%d scenes have a StashID for %s", len(scene_ids), endpoint)
+        if not scene_ids:
+            raise SyncAborted(no_scenes_for_endpoint(endpoint, self.local.stash_id_endpoint_counts()))
         scene_ids = self._targeted(scene_ids)
         self.stats.scenes_total = len(scene_ids)
         cap = self.settings.dry_run_scene_limit
         if self.settings.dry_run and cap is not None and len(scene_ids) > cap:
-            log.info("[DRY RUN] previewing the first %d scenes (oldest update first); turn off "
-                     "syncDryRun to process all %d", cap, len(scene_ids))
+            log.info("[DRY RUN] previewing the first %d of %d scenes (oldest update first); turn off "
+                     "syncDryRun to process them all", cap, len(scene_ids))
             scene_ids = scene_ids[:cap]
         return scene_ids
 
@@ -150,7 +159,7 @@ class SceneTagSync:
             missing = wanted.difference(scene_ids)
             if missing:
                 log.warning("Skipping %d requested scenes with no StashID for %s: %s", len(missing),
-                            self.settings.endpoint, shorten_names(sorted(missing, key=_numeric_first)))
+                            self.settings.endpoint, shorten_names(sorted(missing, key=id_order)))
             scene_ids = [scene_id for scene_id in scene_ids if scene_id in wanted]
             log.info("Targeted run: %d scenes", len(scene_ids))
         if self.settings.limit is not None and len(scene_ids) > self.settings.limit:
@@ -158,97 +167,87 @@ class SceneTagSync:
             scene_ids = scene_ids[: self.settings.limit]
         return scene_ids
 
-    def _handle(self, batch: FetchedBatch) -> None:
-        for settled in batch.settled:
-            self._record(ProcessResult(settled.scene_id, settled.outcome, message=settled.message), settled.scene)
-        for _, _, found_by in batch.found:
-            if found_by == FOUND_BY_FINGERPRINT:
-                self.stats.found_by_fingerprint += 1
-            else:
-                self.stats.found_by_id += 1
-        pairs = [(scene, stashdb_scene) for scene, stashdb_scene, _ in batch.found]
-        for (scene, _), result in zip(pairs, self.write_batch(pairs)):
-            self._record(result, scene)
-        self.write_failures.stop_if_exhausted()
+    def _warn_if_longer_than_session(self, scenes: int) -> None:
+        age = self.settings.session_age_seconds
+        rate = getattr(getattr(self.stashdb, "rate_limiter", None), "requests_per_second", 2.0)
+        estimate = estimated_seconds(scenes, self.settings.batch_size, rate)
+        if age and estimate > age:
+            log.warning("This run may take about %s, longer than Stash's login session lasts (%s): the session "
+                        "may expire mid-run and stop it. Generate an API key in Settings > Security; tagManager "
+                        "then uses it instead of the session.", format_duration(estimate), format_duration(age))
 
-    # -- the writing side --------------------------------------------------------------
+    # -- plan and write ----------------------------------------------------------------
 
-    def write_batch(self, pairs: Sequence[tuple[dict, dict]]) -> list[ProcessResult]:
-        """Plan each scene's new tags; write them all in one request (or log, dry run).
-
-        Returns one result per pair, in order. A scene whose planning fails unexpectedly
-        is that scene's error; the others go on.
-        """
-        plans = [(scene, self._plan_or_none(scene, stashdb_scene)) for scene, stashdb_scene in pairs]
-        changing = [(scene, plan) for scene, plan in plans if plan is not None and plan.new_tag_ids]
+    def write_batch(self, found: Sequence[SceneResult], last_attempt: bool = True) -> None:
+        """Plan each found scene's new tags and write them all in one request (or log them,
+        dry run); sets each result's outcome. A scene whose planning fails unexpectedly is
+        that scene's error; the others go on."""
+        plans = [(result, self._plan_or_none(result)) for result in found]
+        changing = [(result, plan) for result, plan in plans if plan is not None and plan.new_tag_ids]
         if self.settings.dry_run:
-            for scene, plan in changing:
-                log.info("[DRY RUN] %s: would add %d tags: %s", describe_scene(scene), len(plan.new_tag_ids),
-                         self.tag_names(plan.new_tag_ids))
-            errors: dict[str, str | None] = {}
-        else:
-            errors = self._write(changing)
-        return [self._result(scene, plan, errors.get(scene["id"])) for scene, plan in plans]
+            for result, plan in changing:
+                log.info("[DRY RUN] %s: would add %d tags: %s", describe_scene(result.scene),
+                         len(plan.new_tag_ids), self.tag_names(plan.new_tag_ids))
+        elif changing:
+            self._write(changing, last_attempt)
+        for result, plan in plans:
+            if result.outcome is not None:
+                continue
+            if plan is None:
+                result.outcome, result.message = Outcome.ERROR, "planning failed; see the log"
+            elif not plan.new_tag_ids:
+                result.outcome = Outcome.UNCHANGED
+            else:
+                result.outcome = Outcome.WOULD_UPDATE if self.settings.dry_run else Outcome.UPDATED
+                result.added_tag_ids = plan.new_tag_ids
 
-    def _plan_or_none(self, scene: dict, stashdb_scene: dict) -> TagPlan | None:
+    def _plan_or_none(self, result: SceneResult) -> TagPlan | None:
         try:
-            return self._plan(scene, stashdb_scene)
+            plan = plan_scene_tags(result.scene, result.stashdb_scene, self.tag_cache, self.settings.endpoint,
+                                   self.excluder)
         except Exception as exc:  # noqa: BLE001 - one scene's failure never stops the run
-            log.error("%s: could not plan its tags: %s: %s", describe_scene(scene), type(exc).__name__, exc)
-            log.debug("Traceback for scene %s", scene.get("id"), exc_info=True)
+            log.error("%s: could not plan its tags: %s: %s", describe_scene(result.scene), type(exc).__name__, exc)
+            log.debug("Traceback for scene %s", result.scene_id, exc_info=True)
             return None
-
-    def _plan(self, scene: dict, stashdb_scene: dict) -> TagPlan:
-        plan = plan_scene_tags(scene, stashdb_scene, self.tag_cache, self.settings.endpoint, self.excluder)
         self.stats.excluded_tags_skipped += plan.excluded_count
         for tag in plan.unmatched:
             self.stats.record_unmatched(tag.name, tag.stashdb_id)
         return plan
 
-    def _write(self, changing: list[tuple[dict, TagPlan]]) -> dict[str, str | None]:
-        """One request for the batch; a failed request fails its scenes and counts
-        towards the streak that stops a run when Stash keeps failing."""
-        if not changing:
-            return {}
+    def _write(self, changing: list[tuple[SceneResult, TagPlan]], last_attempt: bool) -> None:
+        """One request for the batch. A scene Stash refused fails alone; a request that
+        failed as a whole defers its scenes (or fails them, on the last attempt)."""
         try:
-            errors = self.local.add_tags_to_scenes([(scene["id"], plan.new_tag_ids) for scene, plan in changing])
-            self.write_failures.success()
-        except Exception as exc:  # noqa: BLE001 - a failed batch write fails its scenes only
+            errors = self.local.add_tags_to_scenes([(result.scene_id, plan.new_tag_ids) for result, plan in changing])
+        except StashAuthError as exc:
+            raise SyncAborted(session_expired_reason(str(exc))) from None
+        except Exception as exc:  # noqa: BLE001 - a failed batch write costs its scenes only
             log.debug("Traceback of the failed write", exc_info=True)
-            errors = {scene["id"]: f"{type(exc).__name__}: {exc}" for scene, _ in changing}
-            log.error("Writing tags to %d scenes failed: %s", len(changing), shorten(str(exc), 500))
-            self.write_failures.failure(exc)
-            return errors
-        for scene, plan in changing:
-            error = errors.get(scene["id"])
+            later = "they fail" if last_attempt else "they get one more attempt at the end of the run"
+            log.error("Writing tags to %d scenes failed (%s); %s", len(changing), shorten(str(exc), 500), later)
+            self.write_outage.failure(exc)
+            for result, _ in changing:
+                result.outcome = Outcome.ERROR if last_attempt else Outcome.DEFERRED
+                result.message = f"{type(exc).__name__}: {exc}"
+            return
+        self.write_outage.success()
+        for result, plan in changing:
+            error = errors.get(result.scene_id)
             if error:
-                log.error("%s: update failed: %s", describe_scene(scene), error)
+                log.error("%s: update failed: %s", describe_scene(result.scene), error)
+                result.outcome, result.message = Outcome.ERROR, error
             else:
-                log.info("%s: added %d tags: %s", describe_scene(scene), len(plan.new_tag_ids),
+                log.info("%s: added %d tags: %s", describe_scene(result.scene), len(plan.new_tag_ids),
                          self.tag_names(plan.new_tag_ids))
-        return errors
 
-    def _result(self, scene: dict, plan: TagPlan | None, error: str | None) -> ProcessResult:
-        if plan is None:
-            return ProcessResult(scene["id"], Outcome.ERROR, message="planning failed; see the log")
-        if error:
-            return ProcessResult(scene["id"], Outcome.ERROR, message=error)
-        if not plan.new_tag_ids:
-            return ProcessResult(scene["id"], Outcome.UNCHANGED)
-        outcome = Outcome.WOULD_UPDATE if self.settings.dry_run else Outcome.UPDATED
-        return ProcessResult(scene["id"], outcome, plan.new_tag_ids)
+    # -- record ------------------------------------------------------------------------
 
-    def _record(self, result: ProcessResult, scene: dict | None) -> None:
-        self.stats.outcomes[result.outcome] += 1
-        if result.outcome is Outcome.UPDATED:
-            self.stats.tags_added += len(result.added_tag_ids)
-        elif result.outcome is Outcome.WOULD_UPDATE:
-            self.stats.tags_would_add += len(result.added_tag_ids)
+    def _record(self, result: SceneResult) -> None:
+        self.stats.record(result)
         if self.report is not None:
-            scene = scene or {}
-            self.report.scene(result.scene_id, scene.get("title"), first_stash_id(scene, self.settings.endpoint),
-                              result.outcome.value, self._names(result.added_tag_ids),
-                              result.message)
+            self.report.scene(result.scene_id, (result.scene or {}).get("title"),
+                              first_stash_id(result.scene, self.settings.endpoint), result.outcome.value,
+                              self._names(result.added_tag_ids), result.message)
         self.progress.advance(1)
 
     def tag_names(self, tag_ids: Sequence[str]) -> str:
@@ -258,12 +257,30 @@ class SceneTagSync:
         return [self.tag_cache.get_name(tag_id) or tag_id for tag_id in tag_ids]
 
 
+def no_scenes_for_endpoint(endpoint: str, counts: dict[str, int]) -> str:
+    """Why a run has nothing to do, with the endpoints the library's scenes do carry."""
+    if not counts:
+        return (f"0 scenes carry a StashID for {endpoint}, and none carries one for any other stash-box: "
+                "match scenes to StashDB in the Tagger first")
+    carried = ", ".join(f"{name} ({count} scenes)"
+                        for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return (f"0 scenes carry a StashID for exactly {endpoint}. Scenes carry StashIDs for: {carried}. "
+            "Choose one of those (the syncEndpoint setting, or STASHDB_URL) - the URL must match exactly, "
+            "a trailing slash included")
+
+
+def estimated_seconds(scenes: int, batch_size: int, requests_per_second: float) -> float:
+    """About how long StashDB's rate limit makes a run of `scenes` scenes take."""
+    requests = math.ceil(scenes / batch_size) * (1 + FALLBACK_SHARE_ESTIMATE)
+    return requests / requests_per_second
+
+
 # -- the fetcher thread ----------------------------------------------------------------
 
 _DONE = object()
 
 
-def fetched_in_background(batches: Iterator[FetchedBatch]) -> Iterator[FetchedBatch]:
+def fetched_in_background(batches: Iterator[Batch]) -> Iterator[Batch]:
     """Runs `batches` on a thread, handing each over as the consumer takes the previous.
 
     The fetcher starts on batch N+1 only once the consumer has taken batch N, so at most
@@ -302,20 +319,3 @@ def fetched_in_background(batches: Iterator[FetchedBatch]) -> Iterator[FetchedBa
         stopping.set()
         may_fetch.release()
         thread.join(timeout=5)
-
-
-# -- small helpers ---------------------------------------------------------------------
-
-def _numeric_first(scene_id: str) -> tuple:
-    return (0, int(scene_id), "") if scene_id.isdigit() else (1, 0, scene_id)
-
-
-def shorten_names(names: Iterable[str], limit: int = MAX_NAMES_IN_LINE) -> str:
-    names = [shorten(str(name)) for name in names]
-    shown = ", ".join(names[:limit])
-    more = f", ... and {len(names) - limit} more" if len(names) > limit else ""
-    return f"[{shown}{more}]"
-
-
-__all__ = ["SyncSettings", "SyncStats", "ProcessResult", "SettledScene", "SyncAborted",
-           "sync_scene_tags", "process_scene", "SceneTagSync", "fetched_in_background"]

@@ -1,4 +1,4 @@
-"""The run's numbers and the summary a user reads at the end.
+"""One scene's result, the run's numbers, and the summary a user reads at the end.
 
 Every scene of the snapshot ends in exactly one outcome, or is counted as not processed
 (beyond the dry-run cap, or not reached because the run stopped), so the counts always
@@ -10,6 +10,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from enum import Enum
 
+from short_text import shorten
+
 
 class Outcome(str, Enum):
     UPDATED = "updated"
@@ -18,6 +20,7 @@ class Outcome(str, Enum):
     STALE = "stale_stash_id"          # StashDB scene deleted or merged away
     NOT_FOUND = "not_found"           # StashDB does not know the id
     ERROR = "error"
+    DEFERRED = "deferred"             # a request failed: one more attempt at the end (never final)
 
 
 OUTCOME_LABELS = {
@@ -28,9 +31,28 @@ OUTCOME_LABELS = {
     Outcome.NOT_FOUND: "StashID unknown to StashDB",
     Outcome.ERROR: "failed",
 }
+FINAL_OUTCOMES = tuple(OUTCOME_LABELS)
 
+FOUND_BY_FINGERPRINT = "fingerprint"
+FOUND_BY_ID = "id"
 TOP_UNMATCHED = 20
-MAX_NAME_IN_SUMMARY = 100  # the report's unmatched_tags.csv has the full names
+
+
+@dataclass
+class SceneResult:
+    """One scene on its way through the run: read, found on StashDB, planned, written.
+
+    The fetcher fills `scene` and either `stashdb_scene` (found; `outcome` still None) or
+    a final `outcome`; the writer then sets the outcome and the tags it added.
+    """
+
+    scene_id: str
+    scene: dict | None = None          # its details as read from Stash
+    stashdb_scene: dict | None = None  # the StashDB scene its StashID names
+    found_by: str | None = None        # FOUND_BY_FINGERPRINT or FOUND_BY_ID
+    outcome: Outcome | None = None
+    added_tag_ids: list[str] = field(default_factory=list)
+    message: str = ""
 
 
 @dataclass
@@ -48,14 +70,32 @@ class SyncStats:
     unmatched_stashdb_ids: dict = field(default_factory=dict)
     found_by_fingerprint: int = 0
     found_by_id: int = 0
+    deferred: int = 0                  # scenes given a second attempt at the end of the run
     aborted: str | None = None
+    report_incomplete: str | None = None
 
     def count(self, outcome: Outcome) -> int:
         return self.outcomes[outcome]
 
     @property
     def scenes_processed(self) -> int:
-        return sum(self.outcomes.values())
+        return sum(self.outcomes[outcome] for outcome in FINAL_OUTCOMES)
+
+    @property
+    def distinct_unmatched_tags(self) -> int:
+        return len(self.unmatched_scene_counts)
+
+    def record(self, result: SceneResult) -> None:
+        """Count one scene's final result."""
+        self.outcomes[result.outcome] += 1
+        if result.outcome is Outcome.UPDATED:
+            self.tags_added += len(result.added_tag_ids)
+        elif result.outcome is Outcome.WOULD_UPDATE:
+            self.tags_would_add += len(result.added_tag_ids)
+        if result.found_by == FOUND_BY_FINGERPRINT:
+            self.found_by_fingerprint += 1
+        elif result.found_by == FOUND_BY_ID:
+            self.found_by_id += 1
 
     def record_unmatched(self, name: str, stashdb_id: str | None) -> None:
         self.unmatched_tags_skipped += 1
@@ -75,18 +115,21 @@ class SyncStats:
             "scenes_total": self.scenes_total,
             "scenes_processed": self.scenes_processed,
             "scenes_not_processed": self.scenes_not_processed,
-            "outcomes": {outcome.value: self.outcomes[outcome] for outcome in Outcome},
+            "outcomes": {outcome.value: self.outcomes[outcome] for outcome in FINAL_OUTCOMES},
             "tags_added": self.tags_added,
             "tags_would_add": self.tags_would_add,
             "unmatched_tags_skipped": self.unmatched_tags_skipped,
+            "unmatched_tags_distinct": self.distinct_unmatched_tags,
             "excluded_tags_skipped": self.excluded_tags_skipped,
             "found_by_fingerprint": self.found_by_fingerprint,
             "found_by_id": self.found_by_id,
+            "deferred_to_second_attempt": self.deferred,
             "top_unmatched_tags": [
                 {"name": shorten(name), "scenes": count, "stashdb_id": self.unmatched_stashdb_ids.get(name)}
                 for name, count in self.top_unmatched()
             ],
             "aborted": self.aborted,
+            "report_incomplete": self.report_incomplete,
         }
 
 
@@ -96,28 +139,31 @@ def summary_lines(stats: SyncStats) -> list[str]:
         f"Summary ({mode}) for {stats.endpoint}:",
         f"  scenes with a StashID for this endpoint: {stats.scenes_total}",
     ]
-    for outcome in Outcome:
+    if stats.dry_run:
+        would = stats.count(Outcome.WOULD_UPDATE)
+        lines.append(f"  previewed {stats.scenes_processed} of {stats.scenes_total} scenes; {would} would change")
+    for outcome in FINAL_OUTCOMES:
         if stats.outcomes[outcome]:
             lines.append(f"  {OUTCOME_LABELS[outcome]}: {stats.outcomes[outcome]}")
     if stats.scenes_not_processed:
-        reason = "run stopped early" if stats.aborted else "beyond the dry-run limit"
+        reason = "the run stopped early" if stats.aborted else "beyond the dry-run limit"
         lines.append(f"  not processed ({reason}): {stats.scenes_not_processed}")
+    if stats.deferred:
+        lines.append(f"  given a second attempt after a failed request: {stats.deferred}")
     if stats.dry_run:
         lines.append(f"  tags that would be added: {stats.tags_would_add}")
     else:
         lines.append(f"  tags added: {stats.tags_added}")
-    lines.append(f"  StashDB tags with no local match (skipped): {stats.unmatched_tags_skipped}")
+    lines.append(f"  StashDB tags with no local match (skipped): {stats.distinct_unmatched_tags} distinct tags, "
+                 f"{stats.unmatched_tags_skipped} occurrences on scenes")
     if stats.excluded_tags_skipped:
-        lines.append(f"  StashDB tags dropped by exclude patterns: {stats.excluded_tags_skipped}")
+        lines.append(f"  StashDB tags dropped by exclude patterns: {stats.excluded_tags_skipped} occurrences")
     top = stats.top_unmatched()
     if top:
         lines.append("  most frequent unmatched StashDB tags (create or link them, then re-run):")
         lines.extend(f"    {shorten(name)!r}: {count} scenes" for name, count in top)
+    if stats.report_incomplete:
+        lines.append(f"  REPORT INCOMPLETE: {stats.report_incomplete}")
     if stats.aborted:
         lines.append(f"  RUN STOPPED: {stats.aborted}")
     return lines
-
-
-def shorten(name: str, limit: int = MAX_NAME_IN_SUMMARY) -> str:
-    """Keeps one name (a tag, a title, a message) from making a line too long."""
-    return name if len(name) <= limit else name[: limit - 1] + "\u2026"

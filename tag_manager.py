@@ -42,6 +42,8 @@ from run_config import (
     endpoint_from_settings,
     exclude_patterns,
     parse_dotenv,
+    parse_limit,
+    parse_scene_ids,
     plugin_settings,
     stash_connection_from_url,
 )
@@ -68,17 +70,9 @@ class Overrides:
 
 def overrides_from_task_args(args: Mapping[str, Any], connection: Mapping[str, Any]) -> Overrides:
     """A task's args arrive as strings (defaultArgs) or as whatever runPluginTask sent."""
-    raw_ids = args.get("scene_ids") or ()
-    if isinstance(raw_ids, str):
-        raw_ids = raw_ids.replace(";", ",").split(",")
-    scene_ids = tuple(str(i).strip() for i in raw_ids if str(i).strip())
-    limit = args.get("limit")
-    try:
-        limit = int(limit) if limit not in (None, "") else None
-    except (TypeError, ValueError):
-        raise ConfigError(f"The task's limit must be a whole number, not {limit!r}") from None
     full = str(args.get("full_dry_run", "")).strip().lower() in ("true", "1", "yes")
-    return Overrides(dry_run=True if full else None, scene_ids=scene_ids, limit=limit, full_dry_run=full,
+    return Overrides(dry_run=True if full else None, scene_ids=parse_scene_ids(args.get("scene_ids")),
+                     limit=parse_limit(args.get("limit")), full_dry_run=full,
                      report_dir=plugin_report_dir(connection))
 
 
@@ -119,7 +113,7 @@ def run_plugin(stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         error = redactor.redact(f"tagManager failed: {type(exc).__name__}: {exc}")
         log.error("%s", error)
         log.debug("Traceback", exc_info=True)
-    write_plugin_result(stdout, output, error)
+    write_plugin_result(stdout, output, error, redactor)
     return code
 
 
@@ -131,11 +125,12 @@ def run_command_line(argv: list[str], stderr: IO[str], environ: Mapping[str, str
     redactor = SecretRedactor([env.get("STASH_API_KEY"), env.get("STASHDB_API_KEY")])
     configure_logging(ConsoleLogHandler(stderr), redactor, logging.DEBUG if options.verbose else logging.INFO)
     try:
+        scene_ids, limit = parse_scene_ids(options.scene_id or ()), parse_limit(options.limit)
         connection = stash_connection_from_url(env.get("STASH_URL") or "http://localhost:9999", env.get("STASH_API_KEY"))
         overrides = Overrides(
             dry_run=True if options.full_dry_run else options.dry_run, endpoint=options.endpoint or "",
             stashdb_url=env.get("STASHDB_URL", ""), stashdb_api_key=env.get("STASHDB_API_KEY", ""),
-            scene_ids=tuple(options.scene_id or ()), limit=options.limit, full_dry_run=options.full_dry_run,
+            scene_ids=scene_ids, limit=limit, full_dry_run=options.full_dry_run,
             report_dir=options.report_dir)
         stats = run_sync(connection, overrides, redactor, ConsoleProgress(stderr))
     except ConfigError as exc:
@@ -160,7 +155,7 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
                       help="preview the whole library (no 200-scene cap), writing nothing")
     sync.add_argument("--endpoint", help="name or URL of the configured stash-box (default: StashDB)")
     sync.add_argument("--scene-id", action="append", metavar="ID", help="only this scene (repeatable)")
-    sync.add_argument("--limit", type=int, metavar="N", help="only the first N scenes (oldest update first)")
+    sync.add_argument("--limit", metavar="N", help="only the first N scenes (oldest update first); -1: all")
     sync.add_argument("--report-dir", type=Path, default=Path("tagManager-reports"),
                       help="where each run's report folder goes (default: ./tagManager-reports)")
     sync.add_argument("--verbose", "-v", action="store_true", help="debug lines too")
@@ -217,32 +212,44 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
     sync_settings = SyncSettings(
         endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration),
         dry_run_scene_limit=None if overrides.full_dry_run else DRY_RUN_SCENE_LIMIT,
-        scene_ids=overrides.scene_ids, limit=overrides.limit)
-    return sync_with_report(local, stashdb, sync_settings, on_progress, overrides.report_dir)
+        scene_ids=overrides.scene_ids, limit=overrides.limit,
+        session_age_seconds=login_session_age(general, connection))
+    return sync_with_report(local, stashdb, sync_settings, on_progress, overrides.report_dir, redactor)
 
 
-def sync_with_report(local, stashdb, settings, on_progress, report_dir: Path | None):
-    """The sync, with a report folder when `report_dir` is set (none if it can't be made)."""
+def login_session_age(general: Mapping[str, Any], connection: Mapping[str, Any]) -> int | None:
+    """Stash's session age when the plugin depends on a login session: Stash has a login,
+    no API key, and the plugin was handed a session cookie. Else None."""
+    if general.get("apiKey") or connection.get("ApiKey") or not general.get("username"):
+        return None
+    if not (connection.get("SessionCookie") or {}).get("Value"):
+        return None
+    age = general.get("maxSessionAge")
+    return age if isinstance(age, int) and age > 0 else None
+
+
+def sync_with_report(local, stashdb, settings, on_progress, report_dir: Path | None, redactor: SecretRedactor):
+    """The sync, with a report folder when `report_dir` is set. The report never stops it."""
     from run_report import RunReport
     from stashdb_scene_sync import sync_scene_tags
 
     report = None
     if report_dir is not None:
-        try:
-            report = RunReport(report_dir, label="dry-run" if settings.dry_run else "sync")
-        except OSError as exc:
-            log.warning("No report this time: cannot write to %s (%s)", report_dir, exc)
+        report = RunReport(report_dir, label="dry-run" if settings.dry_run else "sync", redact=redactor.redact)
     try:
         stats = sync_scene_tags(local, stashdb, settings, on_progress, report)
-    except BaseException:
+    finally:
         if report is not None:
             report.close()
-        raise
     if report is not None:
         unmatched = [(name, count, stats.unmatched_stashdb_ids.get(name))
                      for name, count in stats.top_unmatched(limit=None)]
         folder = report.finish(stats.as_dict(), unmatched)
-        log.info("Report: %s (scenes.csv, scenes.json, unmatched_tags.csv, summary.json)", folder.resolve())
+        stats.report_incomplete = report.incomplete
+        if folder is not None:
+            state = "incomplete: " + report.incomplete if report.incomplete else \
+                "scenes.csv, scenes.json, unmatched_tags.csv, summary.json"
+            log.info("Report: %s (%s)", folder.resolve(), state)
     return stats
 
 

@@ -108,11 +108,6 @@ def natural_ci_key(text: str) -> tuple:
     return tuple(tokens)
 
 
-def natural_less(a: str, b: str) -> bool:
-    """casefolded.NaturalLess(a, b), the order behind Stash's NATURAL_CI."""
-    return natural_ci_key(a) < natural_ci_key(b)
-
-
 # --------------------------------------------------------------------------
 # SQLite LIKE (no ESCAPE clause, case_sensitive_like off)
 # --------------------------------------------------------------------------
@@ -168,8 +163,13 @@ def _local_tag(tag: Mapping[str, Any]) -> _LocalTag | None:
     return _LocalTag(str(tag["id"]), name, sort_value, aliases, stash_ids)
 
 
+def id_order(object_id: str) -> tuple:
+    """Stash's ids are integers: numeric order, with anything else after them."""
+    return (0, int(object_id), "") if object_id.isdigit() else (1, 0, object_id)
+
+
 def _id_order(tag: _LocalTag) -> tuple:
-    return (0, int(tag.id), "") if tag.id.isdigit() else (1, 0, tag.id)
+    return id_order(tag.id)
 
 
 def _sort_order(tag: _LocalTag) -> tuple:

@@ -7,6 +7,10 @@ A :class:`FaultRule` names a fault ``kind`` and which requests it hits:
 * ``fraction=p``  -- each matching request with probability p (RNG seeded by ``seed``);
 * none of those   -- every matching request.
 
+``for_seconds=S`` turns a rule into a burst: it fires on every matching request (after
+the first ``after`` ones, when given) from the first it fires on until S seconds later,
+and never again — an outage of S seconds starting mid-run.
+
 "Matching" means: the rule's ``root_field`` (if set) is among the request's
 root fields and its ``operation`` (if set) equals the operation name. Each rule
 counts its own matching requests, so ``nth=2, root_field="findScene"`` is the
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -63,7 +68,10 @@ class FaultRule:
     then: str = "answer"
     retry_after: str | None = "1"
     seed: int = 0
+    for_seconds: float | None = None
+    clock: Callable[[], float] = time.monotonic
     matched: int = field(default=0, init=False)
+    burst_started: float | None = field(default=None, init=False)
     fired: int = field(default=0, init=False)
     _rng: random.Random = field(init=False, repr=False)
 
@@ -75,6 +83,8 @@ class FaultRule:
             raise ValueError("give at most one of nth, after, fraction")
         if self.nth is not None and self.nth < 1:
             raise ValueError("nth is 1-based")
+        if self.for_seconds is not None and (self.nth is not None or self.fraction is not None):
+            raise ValueError("for_seconds goes with after=N or with nothing")
         if self.then not in HANG_THEN:
             raise ValueError(f"then must be one of {HANG_THEN}")
         self._rng = random.Random(self.seed)
@@ -95,6 +105,10 @@ class FaultRule:
             hit = self._rng.random() < self.fraction
         else:
             hit = True
+        if hit and self.for_seconds is not None:
+            now = self.clock()
+            self.burst_started = now if self.burst_started is None else self.burst_started
+            hit = now - self.burst_started < self.for_seconds
         if hit:
             self.fired += 1
         return hit

@@ -138,7 +138,8 @@ def resolve_configuration(_root: Any, info: GraphQLResolveInfo) -> dict:
         for b in sim.stash_boxes
     ]
     return {
-        "general": {"apiKey": sim.api_key or "", "stashBoxes": boxes},
+        "general": {"apiKey": sim.api_key or "", "username": "admin" if sim.api_key else "",
+                    "maxSessionAge": sim.max_session_age, "stashBoxes": boxes},
         "scraping": {"excludeTagPatterns": list(sim.exclude_tag_patterns)},
     }
 
@@ -236,6 +237,7 @@ class StashSimulator(ServedSimulator):
         self.api_key = api_key
         self.session_cookie = session_cookie
         self.session_valid = True
+        self.max_session_age = 3600  # Stash's default, in seconds
         self.stash_boxes = list(stash_boxes)
         self.exclude_tag_patterns = list(exclude_tag_patterns)
         self.plugin_settings: dict[str, dict[str, Any]] = dict(plugin_settings or {})

@@ -55,6 +55,13 @@ class FakeLocalStash:
         return [sid for sid, scene in self.scenes.items()
                 if any(s["endpoint"] == endpoint for s in scene["stash_ids"])]
 
+    def stash_id_endpoint_counts(self):
+        counts = {}
+        for scene in self.scenes.values():
+            for endpoint in {s["endpoint"] for s in scene["stash_ids"]}:
+                counts[endpoint] = counts.get(endpoint, 0) + 1
+        return counts
+
     def scenes_by_ids(self, ids):
         self.reads.append(list(ids))
         if self.failing_reads:
@@ -116,11 +123,6 @@ class FakeStashDB:
                         found.append(scene)
             answers.append(found)
         return answers
-
-    def find_scene_by_id(self, scene_id):
-        self.calls.append(("id", scene_id))
-        self._maybe_fail()
-        return self.scenes.get(scene_id)
 
     def find_scenes_by_ids(self, scene_ids):
         scene_ids = list(scene_ids)

@@ -89,5 +89,16 @@ def test_progress_off_a_terminal_is_a_log_line_every_five_percent():
 
 def test_result_is_one_json_object():
     stream = io.StringIO()
-    write_plugin_result(stream, {"a": 1}, None)
+    write_plugin_result(stream, {"a": 1}, None, SecretRedactor())
     assert json.loads(stream.getvalue()) == {"output": {"a": 1}, "error": None}
+
+
+def test_the_json_answer_carries_no_secret_in_its_output_or_error():
+    stream = io.StringIO()
+    secret = "stashdb-key-0123456789abcdef"
+    answer = {"summary": {"aborted": f"proxy said: bad key {secret}"}}
+    write_plugin_result(stream, answer, f"Run stopped: echo {secret}", SecretRedactor([secret]))
+    assert secret not in stream.getvalue()
+    decoded = json.loads(stream.getvalue())
+    assert decoded["error"] == "Run stopped: echo [REDACTED]"
+    assert decoded["output"]["summary"]["aborted"] == "proxy said: bad key [REDACTED]"

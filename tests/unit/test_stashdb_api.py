@@ -19,7 +19,6 @@ import stashdb_api
 from plugin_info import USER_AGENT
 from stashdb_api import (
     ALL_QUERY_DOCUMENTS,
-    FIND_SCENE_OPERATION,
     FIND_SCENES_BY_FINGERPRINTS_OPERATION,
     FIND_SCENES_BY_IDS_OPERATION,
     RateLimiter,
@@ -157,6 +156,12 @@ def http():
 @pytest.fixture
 def fake_clock():
     return FakeClock()
+
+
+def one_scene(client: StashDBClient, scene_id: str):
+    """One id through the aliased findScene request the sync sends."""
+    (answer,) = client.find_scenes_by_ids([scene_id])
+    return answer
 
 
 def make_client(fake_clock: FakeClock, requests_per_second: float = 2.0, **kwargs) -> StashDBClient:
@@ -312,13 +317,36 @@ def test_missing_alias_in_answer_is_a_wrong_shape_error(http, fake_clock):
         make_client(fake_clock).find_scenes_by_ids(["x", "y"])
 
 
-def test_null_alias_named_by_an_error_is_an_error_not_an_unknown_id(http, fake_clock):
-    errors = [{"message": "resolver failed", "path": ["s1"]}]
-    graphql_answer(http, {"data": {"s0": scene(1), "s1": None}, "errors": errors})
+def test_an_error_naming_one_alias_fails_that_scene_alone(http, fake_clock):
+    """stash-box answers an id that is not a UUID with an error on that field only."""
+    errors = [{"message": "invalid UUID length: 7", "path": ["s1"]}]
+    graphql_answer(http, {"data": {"s0": scene(1), "s1": None, "s2": scene(3)}, "errors": errors})
 
-    with pytest.raises(StashDBError, match="resolver failed") as caught:
+    answers = make_client(fake_clock).find_scenes_by_ids(["a", "not-a-uuid", "c"])
+
+    assert answers[0] == scene(1) and answers[2] == scene(3)
+    assert isinstance(answers[1], StashDBError)
+    assert "invalid UUID length" in str(answers[1])
+    assert answers[1].operation == FIND_SCENES_BY_IDS_OPERATION
+
+
+def test_errors_naming_several_aliases_fail_each_of_those_scenes_only(http, fake_clock):
+    errors = [{"message": "invalid UUID length: 3", "path": ["s0"]},
+              {"message": "invalid UUID length: 5", "path": ["s2"]}]
+    graphql_answer(http, {"data": {"s0": None, "s1": scene(2), "s2": None, "s3": None}, "errors": errors})
+
+    answers = make_client(fake_clock).find_scenes_by_ids(["abc", "b", "cdefg", "d"])
+
+    assert "length: 3" in str(answers[0]) and "length: 5" in str(answers[2])
+    assert answers[1] == scene(2)
+    assert answers[3] is None  # no error names it: StashDB does not know that id
+
+
+def test_an_error_without_a_path_beside_a_null_alias_fails_the_whole_request(http, fake_clock):
+    graphql_answer(http, {"data": {"s0": scene(1), "s1": None}, "errors": [{"message": "gateway hiccup"}]})
+
+    with pytest.raises(StashDBError, match="gateway hiccup"):
         make_client(fake_clock).find_scenes_by_ids(["x", "y"])
-    assert caught.value.operation == FIND_SCENES_BY_IDS_OPERATION
 
 
 def test_error_naming_another_alias_leaves_an_unknown_id_as_none(http, fake_clock):
@@ -328,15 +356,15 @@ def test_error_naming_another_alias_leaves_an_unknown_id_as_none(http, fake_cloc
     assert make_client(fake_clock).find_scenes_by_ids(["x", "y"]) == [scene(1), None]
 
 
-def test_find_scene_by_id_returns_the_scene_or_none(http, fake_clock):
+def test_one_id_returns_the_scene_or_none(http, fake_clock):
     known = scene(5, "Anal", "Blonde", deleted=True)
     server = FakeStashBox([known])
     server.install(http)
     client = make_client(fake_clock)
 
-    assert client.find_scene_by_id(known["id"]) == known
-    assert client.find_scene_by_id("no-such-id") is None
-    assert [body["variables"] for body in server.bodies] == [{"id": known["id"]}, {"id": "no-such-id"}]
+    assert one_scene(client, known["id"]) == known
+    assert one_scene(client, "no-such-id") is None
+    assert [body["variables"] for body in server.bodies] == [{"id0": known["id"]}, {"id0": "no-such-id"}]
 
 
 def test_check_access_returns_the_user_name(http, fake_clock):
@@ -361,7 +389,7 @@ def test_twenty_calls_at_two_per_second_take_at_least_nine_and_a_half_seconds(ht
     start = fake_clock.now
 
     for index in range(20):
-        client.find_scene_by_id(str(index))
+        one_scene(client, str(index))
 
     assert fake_clock.now - start >= 9.5 - 1e-9
     assert client.request_count == 20
@@ -373,7 +401,7 @@ def test_a_lower_rate_is_honoured(http, fake_clock):
     client = make_client(fake_clock, requests_per_second=rate_from_requests_per_minute(30))
 
     for index in range(4):
-        client.find_scene_by_id(str(index))
+        one_scene(client, str(index))
 
     gaps = [b - a for a, b in zip(server.request_times, server.request_times[1:])]
     assert min(gaps) >= 2.0 - 1e-9
@@ -385,7 +413,7 @@ def test_requests_per_second_given_to_the_client_sets_its_own_limiter(http):
     client = StashDBClient(ENDPOINT, API_KEY, requests_per_second=0.5, sleep=sleeps.append)
 
     for index in range(3):
-        client.find_scene_by_id(str(index))
+        one_scene(client, str(index))
 
     # The limiter runs on the real monotonic clock, which barely moves while
     # the injected sleep returns at once: slots are reserved 2 s and 4 s ahead.
@@ -476,10 +504,10 @@ def test_threads_sharing_a_limiter_never_get_permits_closer_than_the_interval():
 
 def test_429_with_retry_after_seconds_waits_that_long(http, fake_clock):
     http.add(responses.POST, ENDPOINT, status=429, headers={"Retry-After": "7"})
-    graphql_answer(http, {"data": {"findScene": None}})
+    graphql_answer(http, {"data": {"s0": None}})
     client = make_client(fake_clock)
 
-    assert client.find_scene_by_id("x") is None
+    assert one_scene(client, "x") is None
     assert 7.0 in fake_clock.sleeps
     assert client.request_count == 2
 
@@ -491,18 +519,18 @@ def test_429_with_retry_after_as_http_date_waits_until_then(http, fake_clock):
         "Retry-After": format_datetime(server_time + timedelta(seconds=12), usegmt=True),
     }
     http.add(responses.POST, ENDPOINT, status=429, headers=headers)
-    graphql_answer(http, {"data": {"findScene": None}})
+    graphql_answer(http, {"data": {"s0": None}})
 
-    make_client(fake_clock).find_scene_by_id("x")
+    one_scene(make_client(fake_clock), "x")
 
     assert fake_clock.sleeps == [12.0]
 
 
 def test_retry_after_shorter_than_backoff_uses_backoff(http, fake_clock):
     http.add(responses.POST, ENDPOINT, status=429, headers={"Retry-After": "0"})
-    graphql_answer(http, {"data": {"findScene": None}})
+    graphql_answer(http, {"data": {"s0": None}})
 
-    make_client(fake_clock).find_scene_by_id("x")
+    one_scene(make_client(fake_clock), "x")
 
     assert fake_clock.sleeps == [1.0]
 
@@ -510,7 +538,7 @@ def test_retry_after_shorter_than_backoff_uses_backoff(http, fake_clock):
 @pytest.mark.parametrize("value, expected", [
     ("7", 7.0), (" 3 ", 3.0), ("", 0.0), (None, 0.0), ("soon", 0.0), ("-4", 0.0), ("nan", 0.0),
     ("Sat, 01 Mar 2025 11:59:00 GMT", 0.0), ("Sat, 01 Mar 2025 12:00:30 GMT", 30.0),
-    ("99999", stashdb_api.MAX_RETRY_AFTER_SECONDS),
+    ("99999", 99999.0),
 ])
 def test_retry_after_seconds(value, expected):
     now = datetime(2025, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -548,12 +576,12 @@ def test_every_retry_goes_through_the_rate_limiter(http, fake_clock):
 
     def answer(request):
         call_times.append(fake_clock.now)
-        return next(statuses), {}, json.dumps({"data": {"findScene": None}})
+        return next(statuses), {}, json.dumps({"data": {"s0": None}})
 
     http.add_callback(responses.POST, ENDPOINT, callback=answer)
     client = make_client(fake_clock, requests_per_second=0.1)
 
-    client.find_scene_by_id("x")
+    one_scene(client, "x")
 
     assert fake_clock.sleeps[0] == 1.0  # the backoff alone would allow a retry after 1 s
     assert call_times[1] - call_times[0] >= 10.0 - 1e-9
@@ -561,24 +589,76 @@ def test_every_retry_goes_through_the_rate_limiter(http, fake_clock):
 
 def test_503_is_retried(http, fake_clock):
     http.add(responses.POST, ENDPOINT, status=503, body="<html>busy</html>")
-    graphql_answer(http, {"data": {"findScene": scene(1)}})
+    graphql_answer(http, {"data": {"s0": scene(1)}})
     client = make_client(fake_clock)
 
-    assert client.find_scene_by_id(scene(1)["id"]) == scene(1)
+    assert one_scene(client, scene(1)["id"]) == scene(1)
     assert client.request_count == 2
 
 
-def test_500_is_not_retried(http, fake_clock):
-    http.add(responses.POST, ENDPOINT, status=500, body="internal error")
-    graphql_answer(http, {"data": {"findScene": None}})
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors_are_retried_after_one_two_four_seconds(http, fake_clock, status):
+    for _ in range(3):
+        http.add(responses.POST, ENDPOINT, status=status, body="<html>bad gateway</html>")
+    graphql_answer(http, {"data": {"s0": scene(1)}})
+    client = make_client(fake_clock)
+
+    assert one_scene(client, scene(1)["id"]) == scene(1)
+    assert client.request_count == 4
+    assert fake_clock.sleeps == [1.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize("failure", [requests.exceptions.ReadTimeout("slow"),
+                                     requests.exceptions.ConnectionError("reset by peer")])
+def test_timeouts_and_dropped_connections_are_retried(http, fake_clock, failure):
+    http.add(responses.POST, ENDPOINT, body=failure)
+    http.add(responses.POST, ENDPOINT, body=failure)
+    graphql_answer(http, {"data": {"s0": scene(1)}})
+    client = make_client(fake_clock)
+
+    assert one_scene(client, scene(1)["id"]) == scene(1)
+    assert client.request_count == 3
+    assert fake_clock.sleeps == [1.0, 2.0]
+
+
+def test_a_request_still_failing_after_three_retries_raises(http, fake_clock):
+    http.add(responses.POST, ENDPOINT, status=504, body="gateway timeout")
     client = make_client(fake_clock)
 
     with pytest.raises(StashDBError) as caught:
-        client.find_scene_by_id("x")
+        one_scene(client, "x")
 
-    assert caught.value.status == 500
-    assert client.request_count == 1
-    assert fake_clock.sleeps == []
+    assert caught.value.status == 504
+    assert client.request_count == 4
+
+
+@pytest.mark.parametrize("status", [400, 404, 422])
+def test_client_errors_are_not_retried(http, fake_clock, status):
+    http.add(responses.POST, ENDPOINT, status=status, body="bad request")
+    client = make_client(fake_clock)
+
+    with pytest.raises(StashDBError):
+        one_scene(client, "x")
+    assert client.request_count == 1 and fake_clock.sleeps == []
+
+
+def test_a_retry_after_longer_than_the_cap_fails_at_once_and_holds_every_later_request(http, fake_clock):
+    asked = stashdb_api.MAX_RETRY_WAIT_SECONDS + 30
+    http.add(responses.POST, ENDPOINT, status=429, headers={"Retry-After": str(int(asked))})
+    graphql_answer(http, {"data": {"s0": None}})
+    server_times: list[float] = []
+    client = make_client(fake_clock)
+    started = fake_clock.now
+
+    with pytest.raises(StashDBRateLimited) as caught:
+        one_scene(client, "x")
+    assert caught.value.retry_after == asked
+    assert client.request_count == 1 and fake_clock.sleeps == []  # no retry sooner than asked
+
+    http.add_callback(responses.POST, ENDPOINT,
+                      callback=lambda request: server_times.append(fake_clock.now) or (200, {}, '{"data": {"s0": null}}'))
+    one_scene(client, "y")
+    assert fake_clock.now - started >= asked - 1e-9
 
 
 # ---------------------------------------------------------------- errors
@@ -593,7 +673,7 @@ def _fingerprint_call(client):
 
 
 def _scene_call(client):
-    return client.find_scene_by_id("x")
+    return one_scene(client, "x")
 
 
 ERROR_CASES = {
@@ -603,7 +683,7 @@ ERROR_CASES = {
     ),
     "not authorized": (
         lambda http: graphql_answer(http, {"data": {"findScene": None},
-                                           "errors": [{"message": "not authorized", "path": ["findScene"]}]}),
+                                           "errors": [{"message": "not authorized", "path": ["s0"]}]}),
         _scene_call, StashDBAuthError, 200,
     ),
     "four 429s": (
@@ -647,7 +727,7 @@ ERROR_CASES = {
         _fingerprint_call, StashDBError, 200,
     ),
     "scene without tags": (
-        lambda http: graphql_answer(http, {"data": {"findScene": {"id": "x", "deleted": False}}}),
+        lambda http: graphql_answer(http, {"data": {"s0": {"id": "x", "deleted": False}}}),
         _scene_call, StashDBError, 200,
     ),
 }
@@ -663,7 +743,7 @@ def test_each_failure_maps_to_its_error_and_never_shows_the_key(http, fake_clock
     error = caught.value
     assert type(error) is kind
     assert error.status == status
-    assert error.operation in (FIND_SCENE_OPERATION, FIND_SCENES_BY_FINGERPRINTS_OPERATION)
+    assert error.operation in (FIND_SCENES_BY_IDS_OPERATION, FIND_SCENES_BY_FINGERPRINTS_OPERATION)
     assert error.operation in str(error)
     if status is not None:
         assert f"HTTP {status}" in str(error)
@@ -674,7 +754,7 @@ def test_connect_timeout_is_reported_as_no_answer_and_not_chained(http, fake_clo
     http.add(responses.POST, ENDPOINT, body=requests.exceptions.ConnectTimeout(API_KEY))
 
     with pytest.raises(StashDBError, match="no answer within 30 s") as caught:
-        make_client(fake_clock).find_scene_by_id("x")
+        one_scene(make_client(fake_clock), "x")
 
     assert caught.value.__cause__ is None and caught.value.__context__ is None
 
@@ -684,7 +764,7 @@ def test_body_excerpt_is_at_most_200_characters_and_the_key_is_cut_out_first(htt
     http.add(responses.POST, ENDPOINT, status=502, body=body)
 
     with pytest.raises(StashDBError) as caught:
-        make_client(fake_clock).find_scene_by_id("x")
+        one_scene(make_client(fake_clock), "x")
 
     message = str(caught.value)
     assert "z" * 190 + "[redac" in message
@@ -713,9 +793,9 @@ def test_partial_data_with_errors_is_used_when_complete(http, fake_clock):
 
 
 def test_each_request_carries_key_agent_json_and_timeout(http, fake_clock):
-    graphql_answer(http, {"data": {"findScene": None}})
+    graphql_answer(http, {"data": {"s0": None}})
 
-    make_client(fake_clock, timeout=12.5).find_scene_by_id("abc")
+    one_scene(make_client(fake_clock, timeout=12.5), "abc")
 
     request = http.calls[0].request
     assert request.headers["ApiKey"] == API_KEY
@@ -725,8 +805,8 @@ def test_each_request_carries_key_agent_json_and_timeout(http, fake_clock):
     assert request.url == ENDPOINT
     body = json.loads(request.body)
     assert set(body) == {"query", "variables", "operationName"}
-    assert body["operationName"] == FIND_SCENE_OPERATION
-    assert body["variables"] == {"id": "abc"}
+    assert body["operationName"] == FIND_SCENES_BY_IDS_OPERATION
+    assert body["variables"] == {"id0": "abc"}
     assert "abc" not in body["query"]
 
 
@@ -765,5 +845,5 @@ def test_every_query_constant_has_the_operation_name_the_client_sends():
         operations = [d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)]
         assert len(operations) == 1
         names.add(operations[0].name.value)
-    assert {FIND_SCENE_OPERATION, FIND_SCENES_BY_FINGERPRINTS_OPERATION,
+    assert {FIND_SCENES_BY_IDS_OPERATION, FIND_SCENES_BY_FINGERPRINTS_OPERATION,
             FIND_SCENES_BY_IDS_OPERATION, stashdb_api.ME_OPERATION} == names

@@ -177,27 +177,37 @@ def test_scenes_without_fingerprint_answers_are_asked_by_id_forty_at_a_time():
     assert stats.found_by_id == 95 and stats.count(Outcome.UPDATED) == 95
 
 
-def test_failed_id_request_fails_the_scenes_it_asked_for():
+def test_a_failed_id_request_defers_its_scenes_to_a_second_attempt_at_the_end():
     local, stashdb = build(45, with_fingerprints=False)
     stashdb.errors = [stashdb_error()]
     stats = sync_scene_tags(local, stashdb, live())
+    assert [len(ids) for _, ids in stashdb.calls] == [40, 5, 40]
+    assert stats.count(Outcome.UPDATED) == 45 and stats.count(Outcome.ERROR) == 0
+    assert stats.deferred == 40 and stats.aborted is None
+
+
+def test_a_request_failing_on_the_second_attempt_too_fails_its_scenes():
+    local, stashdb = build(45, with_fingerprints=False)
+    stashdb.errors = [stashdb_error(), None, stashdb_error()]
+    stats = sync_scene_tags(local, stashdb, live())
     assert stats.count(Outcome.ERROR) == 40 and stats.count(Outcome.UPDATED) == 5
+    assert stats.scenes_processed == 45 and stats.aborted is None
 
 
-def test_failed_write_request_fails_its_scenes_only():
+def test_a_failed_write_request_defers_its_scenes_and_the_second_attempt_writes_them():
     local, stashdb = build(45)
     local.failing_write_requests = 1
     stats = sync_scene_tags(local, stashdb, live())
-    assert stats.count(Outcome.ERROR) == 40 and stats.count(Outcome.UPDATED) == 5
-    assert stats.aborted is None
-    assert all(local.tag_ids(str(i)) == set() for i in range(1, 41))
+    assert [len(request) for request in local.write_requests] == [40, 5, 40]
+    assert stats.count(Outcome.UPDATED) == 45 and stats.deferred == 40
+    assert all(local.tag_ids(str(i)) == {"1", "2", "3"} for i in range(1, 46))
 
 
-def test_failed_local_read_fails_only_its_batch():
+def test_a_failed_local_read_defers_its_batch():
     local, stashdb = build(45)
     local.failing_reads = 1
     stats = sync_scene_tags(local, stashdb, live())
-    assert stats.count(Outcome.ERROR) == 40 and stats.count(Outcome.UPDATED) == 5
+    assert stats.count(Outcome.UPDATED) == 45 and stats.deferred == 40
     assert stats.scenes_processed == 45
 
 
@@ -213,22 +223,30 @@ def test_rejected_key_stops_the_run_at_once(caplog):
     assert stats.scenes_processed + stats.scenes_not_processed == 100
 
 
-def test_persistent_write_failures_stop_the_run():
-    local, stashdb = build(40 * 12)
+def test_failures_shorter_than_the_outage_window_never_stop_the_run():
+    local, stashdb = build(40 * 3)
     local.failing_write_requests = 1000
     stats = sync_scene_tags(local, stashdb, live())
-    assert stats.aborted and "Stash writes failed 10 times in a row" in stats.aborted
-    assert len(local.write_requests) == 10
-    assert stats.count(Outcome.ERROR) == 400
+    assert stats.aborted is None
+    assert len(local.write_requests) == 6  # every batch, then every batch once more
+    assert stats.count(Outcome.ERROR) == 120
+
+
+def test_writes_failing_for_the_whole_outage_window_stop_the_run():
+    local, stashdb = build(40 * 12)
+    local.failing_write_requests = 1000
+    stats = sync_scene_tags(local, stashdb, live(outage_seconds=0))
+    assert stats.aborted and stats.aborted.startswith("Stash writes gave nothing usable")
+    assert len(local.write_requests) == 1
     assert stats.scenes_processed + stats.scenes_not_processed == 480
 
 
-def test_persistent_outage_stops_the_run_after_ten_failed_requests():
+def test_stashdb_failing_for_the_whole_outage_window_stops_the_run():
     local, stashdb = build(40 * 12, with_fingerprints=True)
     stashdb.errors = [stashdb_error() for _ in range(1000)]
-    stats = sync_scene_tags(local, stashdb, live())
-    assert stats.aborted and "10 times in a row" in stats.aborted
-    assert len(stashdb.calls) == 10
+    stats = sync_scene_tags(local, stashdb, live(outage_seconds=0))
+    assert stats.aborted and stats.aborted.startswith("StashDB gave nothing usable")
+    assert len(stashdb.calls) == 1
     assert stats.scenes_processed + stats.scenes_not_processed == 480
 
 
@@ -283,8 +301,13 @@ def test_full_dry_run_previews_every_scene_and_writes_nothing():
 
 def test_report_receives_one_row_per_scene():
     class Rows(list):
+        incomplete = None
+
         def scene(self, *row):
             self.append(row)
+
+        def flush(self):
+            pass
 
     local, stashdb = build(3, with_fingerprints=False)
     del stashdb.scenes["sdb-scene-2"]
@@ -348,14 +371,17 @@ def test_huge_unmatched_names_are_shortened_in_the_summary():
     assert stats.top_unmatched() == [("N" * 100_000, 1)]
 
 
-def test_process_scene_plans_and_writes_one_scene():
-    from stashdb_scene_sync import SceneTagSync, process_scene
+def test_write_batch_plans_writes_and_sets_each_result():
+    from stashdb_scene_sync import SceneTagSync
+    from sync_stats import FOUND_BY_ID, SceneResult
     from tag_matching import TagCache
 
-    local, stashdb = build(1, existing=["2"])
+    local, stashdb = build(2, existing=["2"])
+    local.scenes["2"]["tags"] = [{"id": "1"}, {"id": "2"}, {"id": "3"}]
     sync = SceneTagSync(local, stashdb, live())
     sync.tag_cache = TagCache.build(local)
-    result = process_scene(local.scenes["1"], stashdb.scenes["sdb-scene-1"], sync)
-    assert (result.outcome, result.added_tag_ids) == (Outcome.UPDATED, ["1", "3"])
+    found = [SceneResult(i, local.scenes[i], stashdb.scenes[f"sdb-scene-{i}"], FOUND_BY_ID) for i in ("1", "2")]
+    sync.write_batch(found)
+    assert [(r.outcome, r.added_tag_ids) for r in found] == [(Outcome.UPDATED, ["1", "3"]), (Outcome.UNCHANGED, [])]
     assert local.writes == [("1", ["1", "3"])]
-    assert sync.stats.unmatched_scene_counts == {"Unknown Tag": 1}
+    assert sync.stats.unmatched_scene_counts == {"Unknown Tag": 2}

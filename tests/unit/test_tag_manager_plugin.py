@@ -7,101 +7,21 @@ from __future__ import annotations
 
 import io
 import json
-import re
 
 import pytest
 import responses
 
 import tag_manager
 
-STASH_URL = "http://127.0.0.1:9999/graphql"
-STASHDB_URL = "https://stashdb.org/graphql"
-COOKIE = "cookie-value-5f3a9c"
-STASH_API_KEY = "stash-api-key-8d2e71"
-STASHDB_KEY = "stashdb-key-4b6c0f"
-
-
-class FakeServers:
-    """Answers by GraphQL operation; records what was asked."""
-
-    def __init__(self, settings=None, stashdb_status=200):
-        self.settings = settings if settings is not None else {"syncDryRun": False}
-        self.stashdb_status = stashdb_status
-        self.scene_tags = {"1": [{"id": "2"}], "2": []}
-        self.mutations = []
-        self.stashdb_ops = []
-
-    def stash(self, request):
-        body = json.loads(request.body)
-        query, variables = body["query"], body.get("variables") or {}
-        if "__schema" in query:
-            return 200, {}, json.dumps({"data": {"__schema": {"types": []}}})
-        if "StashVersion" in query:
-            data = {"version": {"version": "v0.30.1", "hash": "abcdef123", "build_time": "x"}}
-        elif "getApiKey" in query:
-            data = {"configuration": {"general": {"apiKey": STASH_API_KEY}}}
-        elif "TagManagerConfiguration" in query:
-            data = {"configuration": {
-                "general": {"apiKey": STASH_API_KEY, "stashBoxes": [
-                    {"endpoint": STASHDB_URL, "api_key": STASHDB_KEY, "name": "StashDB", "max_requests_per_minute": 0}]},
-                "scraping": {"excludeTagPatterns": []},
-                "plugins": {"tagManager": self.settings}}}
-        elif "TagManagerFindTags" in query:
-            data = {"findTags": {"count": 2, "tags": [
-                {"id": "1", "name": "Anal", "sort_name": None, "aliases": [], "stash_ids": []},
-                {"id": "2", "name": "Blonde", "sort_name": None, "aliases": ["Blond"], "stash_ids": []}]}}
-        elif "TagManagerSceneIds" in query:
-            data = {"findScenes": {"count": 2, "scenes": [{"id": "1"}, {"id": "2"}]}}
-        elif "TagManagerScenesByIds" in query:
-            data = {"findScenes": {"scenes": [
-                {"id": i, "title": f"Scene {i}", "tags": self.scene_tags[i],
-                 "stash_ids": [{"endpoint": STASHDB_URL, "stash_id": f"sdb-{i}"}],
-                 "files": [{"fingerprints": [{"type": "oshash", "value": f"00000000000000a{i}"}]}]}
-                for i in variables["ids"]]}}
-        elif "bulkSceneUpdate" in query:
-            self.mutations.extend(variables.values())
-            data = {f"s{name.removeprefix('input')}": [{"id": value["ids"][0]}] for name, value in variables.items()}
-        else:
-            return 422, {}, json.dumps({"errors": [{"message": "unexpected query"}]})
-        return 200, {}, json.dumps({"data": data})
-
-    def stashdb(self, request):
-        body = json.loads(request.body)
-        operation = body.get("operationName") or re.search(r"(query|mutation)\s+(\w+)", body["query"]).group(2)
-        self.stashdb_ops.append(operation)
-        if self.stashdb_status != 200:
-            return self.stashdb_status, {}, ""
-        if "me" in body["query"] and "findScene" not in body["query"]:
-            return 200, {}, json.dumps({"data": {"me": {"name": "tester"}}})
-        batches = body["variables"]["fingerprints"]
-        tags = [{"id": "t-anal", "name": "Anal"}, {"id": "t-blond", "name": "Blond"}]
-        answer = [[{"id": f"sdb-{fp[0]['hash'][-1]}", "deleted": False, "tags": tags}] for fp in batches]
-        return 200, {}, json.dumps({"data": {"findScenesBySceneFingerprints": answer}})
-
-
-def run_plugin(servers, stash_dir, args=None):
-    stdin = io.StringIO(json.dumps({
-        "server_connection": {"Scheme": "http", "Host": "0.0.0.0", "Port": 9999,
-                              "SessionCookie": {"Name": "session", "Value": COOKIE},
-                              "Dir": str(stash_dir), "PluginDir": str(stash_dir / "plugins" / "tagManager")},
-        "args": args if args is not None else {"mode": "sync_scene_tags"},
-    }))
-    stdout, stderr = io.StringIO(), io.StringIO()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_callback(responses.POST, STASH_URL, callback=servers.stash)
-        mock.add_callback(responses.POST, STASHDB_URL, callback=servers.stashdb)
-        code = tag_manager.main([], stdin=stdin, stdout=stdout, stderr=stderr)
-    return code, stdout.getvalue(), stderr.getvalue()
-
-
-def assert_stash_protocol(stdout, stderr):
-    result = json.loads(stdout)  # exactly one JSON object, nothing else
-    assert set(result) == {"output", "error"}
-    for line in stderr.splitlines():
-        assert re.match(r"^\x01[tdiwep]\x02", line), line
-    for secret in (COOKIE, STASH_API_KEY, STASHDB_KEY):
-        assert secret not in stdout and secret not in stderr
-    return result
+from tests.unit.plugin_harness import (
+    STASH_API_KEY,
+    STASH_URL,
+    STASHDB_KEY,
+    STASHDB_URL,
+    FakeServers,
+    assert_stash_protocol,
+    run_plugin,
+)
 
 
 def test_live_run_in_plugin_mode_adds_tags_with_server_side_add(tmp_path):

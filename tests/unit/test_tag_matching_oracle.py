@@ -17,8 +17,13 @@ from collections import Counter
 
 import pytest
 
-from tag_matching import TagCache, match_stashdb_tag_to_local, natural_less
+from tag_matching import TagCache, match_stashdb_tag_to_local, natural_ci_key
 from tests.shared_schemas import STASHDB_TAGS_FILE
+
+
+def natural_less(a: str, b: str) -> bool:
+    """casefolded.NaturalLess(a, b), the order behind Stash's NATURAL_CI."""
+    return natural_ci_key(a) < natural_ci_key(b)
 
 STASHDB = "https://stashdb.org/graphql"
 ENDPOINTS = [STASHDB, STASHDB + "/", "https://fansdb.cc/graphql"]

@@ -1,0 +1,207 @@
+"""tag_manager.main in plugin mode against Stash and StashDB answered by `responses`.
+
+Everything between stdin and HTTP (stashapi's connection, our clients, the sync, the
+report) is the real code. `FakeServers` answers by GraphQL operation, keeps the scenes'
+tags, and lets a test break any request (`stash_fault`, `stashdb_fault`).
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import responses
+
+import tag_manager
+
+STASH_URL = "http://127.0.0.1:9999/graphql"
+STASHDB_URL = "https://stashdb.org/graphql"
+COOKIE = "cookie-value-5f3a9c"
+STASH_API_KEY = "stash-api-key-8d2e71"
+STASHDB_KEY = "stashdb-key-4b6c0f"
+SECRETS = (COOKIE, STASH_API_KEY, STASHDB_KEY)
+STASHDB_TAGS = [{"id": "t-anal", "name": "Anal"}, {"id": "t-blond", "name": "Blond"}]
+Answer = tuple  # (status, headers, body) as `responses` callbacks return
+
+
+def json_answer(data: dict, status: int = 200) -> Answer:
+    return status, {}, json.dumps(data)
+
+
+@dataclass
+class FakeServers:
+    settings: dict = field(default_factory=lambda: {"syncDryRun": False})
+    stashdb_status: int = 200
+    scene_count: int = 2
+    with_fingerprints: bool = True
+    general: dict = field(default_factory=lambda: {"apiKey": STASH_API_KEY})
+    scene_endpoint: str = STASHDB_URL
+    malformed_stash_ids: set = field(default_factory=set)      # StashDB answers these with a path error
+    stash_fault: Callable[[str, dict], Answer | None] = lambda query, variables: None
+    stashdb_fault: Callable[[dict], Answer | None] = lambda body: None
+    scene_tags: dict = field(default_factory=dict)
+    updated_at: dict = field(default_factory=dict)             # scene id -> a sortable time
+    mutations: list = field(default_factory=list)
+    stashdb_ops: list = field(default_factory=list)
+
+    def __post_init__(self):
+        for i in self.scene_ids:
+            self.scene_tags.setdefault(i, [{"id": "2"}] if i == "1" else [])
+            self.updated_at.setdefault(i, int(i))
+
+    @property
+    def scene_ids(self) -> list[str]:
+        return [str(i) for i in range(1, self.scene_count + 1)]
+
+    def stash_id_of(self, scene_id: str) -> str:
+        return f"sdb-{scene_id}"
+
+    # -- Stash -------------------------------------------------------------------------
+
+    def stash(self, request) -> Answer:
+        body = json.loads(request.body)
+        query, variables = body["query"], body.get("variables") or {}
+        broken = self.stash_fault(query, variables)
+        if broken is not None:
+            return broken
+        data = self._stash_data(query, variables)
+        if data is None:
+            return json_answer({"errors": [{"message": "unexpected query"}]}, 422)
+        return json_answer({"data": data})
+
+    def _stash_data(self, query: str, variables: dict) -> dict | None:
+        if "__schema" in query:
+            return {"__schema": {"types": []}}
+        if "StashVersion" in query:
+            return {"version": {"version": "v0.30.1", "hash": "abcdef123", "build_time": "x"}}
+        if "getApiKey" in query:
+            return {"configuration": {"general": {"apiKey": self.general.get("apiKey", "")}}}
+        if "TagManagerConfiguration" in query:
+            return {"configuration": {
+                "general": {"username": "", "maxSessionAge": 3600, **self.general, "stashBoxes": [
+                    {"endpoint": STASHDB_URL, "api_key": STASHDB_KEY, "name": "StashDB", "max_requests_per_minute": 0}]},
+                "scraping": {"excludeTagPatterns": []},
+                "plugins": {"tagManager": self.settings}}}
+        if "TagManagerFindTags" in query:
+            return {"findTags": {"count": 2, "tags": [
+                {"id": "1", "name": "Anal", "sort_name": None, "aliases": [], "stash_ids": []},
+                {"id": "2", "name": "Blonde", "sort_name": None, "aliases": ["Blond"], "stash_ids": []}]}}
+        if "TagManagerSceneIds" in query:
+            return {"findScenes": self._snapshot(variables)}
+        if "TagManagerStashIdEndpoints" in query:
+            return {"findScenes": {"scenes": [{"stash_ids": [{"endpoint": self.scene_endpoint}]}
+                                              for _ in self.scene_ids]}}
+        if "TagManagerScenesByIds" in query:
+            return {"findScenes": {"scenes": [self._scene(i) for i in variables["ids"]]}}
+        if "bulkSceneUpdate" in query:
+            return self._write(variables)
+        return None
+
+    def _snapshot(self, variables: dict) -> dict:
+        wanted = variables["scene_filter"]["stash_id_endpoint"]["endpoint"]
+        order = variables["filter"]
+        assert order["sort"] == "updated_at", order
+        ids = sorted(self.scene_ids, key=self.updated_at.get, reverse=order.get("direction") == "DESC")
+        ids = ids if wanted == self.scene_endpoint else []
+        return {"count": len(ids), "scenes": [{"id": i} for i in ids]}
+
+    def _scene(self, scene_id: str) -> dict:
+        files = [{"fingerprints": [{"type": "oshash", "value": f"{int(scene_id):016x}"}]}] if self.with_fingerprints else []
+        return {"id": scene_id, "title": f"Scene {scene_id}", "tags": list(self.scene_tags[scene_id]),
+                "stash_ids": [{"endpoint": self.scene_endpoint, "stash_id": self.stash_id_of(scene_id)}],
+                "files": files}
+
+    def _write(self, variables: dict) -> dict:
+        data = {}
+        for name, value in variables.items():
+            self.mutations.append(value)
+            scene_id = value["ids"][0]
+            have = {tag["id"] for tag in self.scene_tags[scene_id]}
+            self.scene_tags[scene_id] += [{"id": t} for t in value["tag_ids"]["ids"] if t not in have]
+            data[f"s{name.removeprefix('input')}"] = [{"id": scene_id}]
+        return data
+
+    # -- StashDB -----------------------------------------------------------------------
+
+    def stashdb(self, request) -> Answer:
+        body = json.loads(request.body)
+        operation = body.get("operationName") or re.search(r"(query|mutation)\s+(\w+)", body["query"]).group(2)
+        self.stashdb_ops.append(operation)
+        if self.stashdb_status != 200:
+            return self.stashdb_status, {}, ""
+        broken = self.stashdb_fault(body)
+        if broken is not None:
+            return broken
+        variables = body["variables"]
+        if "fingerprints" in variables:
+            answer = [[self._stashdb_scene(f"sdb-{int(fp[0]['hash'], 16)}")] for fp in variables["fingerprints"]]
+            return json_answer({"data": {"findScenesBySceneFingerprints": answer}})
+        if variables:
+            return self._by_ids(variables)
+        return json_answer({"data": {"me": {"name": "tester"}}})
+
+    def _by_ids(self, variables: dict) -> Answer:
+        data, errors = {}, []
+        for name, stash_id in variables.items():
+            alias = "s" + name.removeprefix("id")
+            if stash_id in self.malformed_stash_ids:
+                data[alias] = None
+                errors.append({"message": f"invalid UUID length: {len(stash_id)}", "path": [alias]})
+            else:
+                data[alias] = self._stashdb_scene(stash_id)
+        return json_answer({"data": data, **({"errors": errors} if errors else {})})
+
+    @staticmethod
+    def _stashdb_scene(stash_id: str) -> dict:
+        return {"id": stash_id, "deleted": False, "tags": STASHDB_TAGS}
+
+
+def client_without_waits(box):
+    """The real StashDB client at the stash-box's rate, whose rate-limit and retry waits
+    take no time: the unit tier checks what is sent, the simulator tier the timing."""
+    from stashdb_api import RateLimiter, StashDBClient, rate_from_requests_per_minute
+
+    def no_wait(seconds):
+        return None
+
+    limiter = RateLimiter(rate_from_requests_per_minute(box.max_requests_per_minute), sleep=no_wait)
+    return StashDBClient(box.endpoint, box.api_key, rate_limiter=limiter, sleep=no_wait)
+
+
+def run_plugin(servers: FakeServers, stash_dir, args=None, connection=None):
+    """(exit code, stdout, stderr) of one plugin run as Stash starts it."""
+    stdin = io.StringIO(json.dumps({
+        "server_connection": {"Scheme": "http", "Host": "0.0.0.0", "Port": 9999,
+                              "SessionCookie": {"Name": "session", "Value": COOKIE},
+                              "Dir": str(stash_dir), "PluginDir": str(stash_dir / "plugins" / "tagManager"),
+                              **(connection or {})},
+        "args": args if args is not None else {"mode": "sync_scene_tags"},
+    }))
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, STASH_URL, callback=servers.stash)
+        mock.add_callback(responses.POST, STASHDB_URL, callback=servers.stashdb)
+        real_factory, tag_manager.make_stashdb_client = tag_manager.make_stashdb_client, client_without_waits
+        try:
+            code = tag_manager.main([], stdin=stdin, stdout=stdout, stderr=stderr)
+        finally:
+            tag_manager.make_stashdb_client = real_factory
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def assert_stash_protocol(stdout: str, stderr: str) -> dict:
+    result = json.loads(stdout)  # exactly one JSON object, nothing else
+    assert set(result) == {"output", "error"}
+    for line in stderr.splitlines():
+        assert re.match(r"^\x01[tdiwep]\x02", line), line
+    for secret in SECRETS:
+        assert secret not in stdout and secret not in stderr
+    return result
+
+
+def log_lines(stderr: str, level: str) -> list[str]:
+    """The messages logged at one Stash level (i, w, e ...)."""
+    prefix = f"\x01{level}\x02"
+    return [line[len(prefix):] for line in stderr.splitlines() if line.startswith(prefix)]
