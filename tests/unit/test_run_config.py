@@ -69,3 +69,28 @@ def test_stash_url_becomes_a_server_connection():
 def test_dotenv_lines():
     text = "# comment\nexport STASH_URL=http://x:1\nSTASH_API_KEY='abc=def'\n\nBROKEN\n"
     assert parse_dotenv(text) == {"STASH_URL": "http://x:1", "STASH_API_KEY": "abc=def"}
+
+
+@pytest.mark.parametrize("value, expected", [(None, None), ("", None), ("-1", None), (-1, None), ("5", 5), (12, 12)])
+def test_limit_accepts_positive_numbers_and_minus_one_for_all(value, expected):
+    from run_config import parse_limit
+
+    assert parse_limit(value) == expected
+
+
+@pytest.mark.parametrize("value", ["0", 0, "-2", "x", "2.5", True, "٣"])
+def test_limit_refuses_everything_else(value):
+    from run_config import ConfigError, parse_limit
+
+    with pytest.raises(ConfigError, match="limit"):
+        parse_limit(value)
+
+
+def test_scene_ids_come_as_a_list_or_text_and_must_be_whole_numbers():
+    from run_config import ConfigError, parse_scene_ids
+
+    assert parse_scene_ids("12, 40;7,12") == ("12", "40", "7")
+    assert parse_scene_ids([3, "04"]) == ("3", "4")
+    assert parse_scene_ids(None) == ()
+    with pytest.raises(ConfigError, match="'x1'"):
+        parse_scene_ids("5,x1")

@@ -1,0 +1,50 @@
+"""The report folder on its own: rows on disk after every flush, failures that never raise."""
+from __future__ import annotations
+
+import csv
+import json
+
+from run_report import RunReport
+
+
+def test_rows_are_on_disk_as_valid_json_and_csv_after_each_flush(tmp_path):
+    report = RunReport(tmp_path, label="sync")
+    report.scene("1", "One, \"quoted\"\nline", "sdb-1", "updated", ["Anal", "Blonde"])
+    report.flush()
+    rows = json.loads((report.folder / "scenes.json").read_text(encoding="utf-8"))
+    assert rows == [{"scene_id": "1", "title": "One, \"quoted\"\nline", "stashdb_id": "sdb-1", "outcome": "updated",
+                     "tags": ["Anal", "Blonde"], "message": ""}]
+    report.scene("2", None, None, "error", [], "HTTP 500")
+    report.flush()
+    assert len(json.loads((report.folder / "scenes.json").read_text(encoding="utf-8"))) == 2
+    with open(report.folder / "scenes.csv", newline="", encoding="utf-8") as handle:
+        assert list(csv.reader(handle))[1:] == [["1", "One, \"quoted\"\nline", "sdb-1", "updated", "Anal; Blonde", ""],
+                                                ["2", "", "", "error", "", "HTTP 500"]]
+
+
+def test_every_text_written_is_redacted(tmp_path):
+    report = RunReport(tmp_path, redact=lambda text: text.replace("s3cret", "[REDACTED]"))
+    report.scene("1", "title s3cret", "sdb", "error", ["s3cret tag"], "echo s3cret")
+    report.finish({"aborted": "s3cret"}, [("s3cret", 1, "id")])
+    for path in report.folder.iterdir():
+        assert "s3cret" not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_a_failed_write_is_logged_once_and_later_rows_are_dropped_quietly(tmp_path, caplog):
+    report = RunReport(tmp_path)
+    report._csv_file.close()  # the next write fails, as on a full disk
+    for scene_id in ("1", "2", "3"):
+        report.scene(scene_id, "t", "s", "updated", [])
+    report.flush()
+    assert report.incomplete and "ValueError" in report.incomplete
+    assert len([r for r in caplog.records if r.getMessage().startswith("Report:")]) == 1
+    assert report.finish({}, []) == report.folder
+
+
+def test_an_impossible_folder_makes_an_incomplete_report_not_an_exception(tmp_path):
+    blocker = tmp_path / "reports"
+    blocker.write_text("a file")
+    report = RunReport(blocker)
+    report.scene("1", "t", "s", "updated", [])
+    assert report.folder is None and report.incomplete
+    assert report.finish({}, []) is None
