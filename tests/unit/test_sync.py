@@ -385,3 +385,18 @@ def test_write_batch_plans_writes_and_sets_each_result():
     assert [(r.outcome, r.added_tag_ids) for r in found] == [(Outcome.UPDATED, ["1", "3"]), (Outcome.UNCHANGED, [])]
     assert local.writes == [("1", ["1", "3"])]
     assert sync.stats.unmatched_scene_counts == {"Unknown Tag": 2}
+
+
+def test_pass_two_asks_as_soon_as_forty_scenes_wait():
+    local, stashdb = build(95)
+    stashdb.by_oshash.clear()  # fingerprints are asked, and settle nothing
+    sync_scene_tags(local, stashdb, live())
+    assert [(kind, len(asked)) for kind, asked in stashdb.calls] == [
+        ("fingerprints", 40), ("ids", 40), ("fingerprints", 40), ("ids", 40), ("fingerprints", 15), ("ids", 15)]
+
+
+@pytest.mark.parametrize("scenes, previewed", [(199, 199), (200, 200), (201, 200)])
+def test_the_dry_run_cap_is_exactly_two_hundred_scenes(scenes, previewed):
+    local, stashdb = build(scenes)
+    stats = sync_scene_tags(local, stashdb, SyncSettings(endpoint=ENDPOINT, dry_run=True))
+    assert stats.scenes_processed == previewed and stats.scenes_not_processed == scenes - previewed
