@@ -1,11 +1,11 @@
 """Start a real Stash binary on 127.0.0.1 with a throw-away configuration.
 
 The end-to-end tier talks to a genuine Stash v0.30.1 server. This module only
-runs a binary that already exists; it never builds one. `RealStash` writes a
-config file that Stash accepts as an already set-up system (Stash skips its
-setup wizard when the config file exists and names `database` and
-`generated`), starts the binary, waits until GraphQL answers, and stops it
-(SIGTERM, then SIGKILL) on exit.
+runs a binary that already exists (built by hand, see `find_stash_binary`); the
+project never builds Stash. `RealStash` writes a config file that Stash accepts
+as an already set-up system (Stash skips its setup wizard when the config file
+exists and names `database` and `generated`), starts the binary, waits until
+GraphQL answers, and stops it (SIGTERM, then SIGKILL) on exit.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ logger = logging.getLogger("tagManager.e2e.stash_server")
 
 STASH_VERSION = "v0.30.1"
 STASH_BINARY_ENV = "TAGMANAGER_STASH_BIN"
+STASH_UI_BINARY_ENV = "TAGMANAGER_STASH_UI_BIN"
 LOOPBACK_HOST = "127.0.0.1"
 
 VERSION_QUERY = "query StashVersion { version { version } }"
@@ -72,19 +73,37 @@ class StashBoxEntry:
         }
 
 
-def default_stash_binary_path() -> Path:
-    """Where a locally built Stash is looked for: `$XDG_CACHE_HOME/tagmanager-e2e/...`."""
+def _cache_folder() -> Path:
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "tagmanager-e2e" / f"stash-{STASH_VERSION}" / "stash"
+    return Path(cache_home) / "tagmanager-e2e"
+
+
+def default_stash_binary_path() -> Path:
+    """Where the tier looks for a Stash server binary built by hand (its web UI may be a
+    placeholder): `$XDG_CACHE_HOME/tagmanager-e2e/stash-v0.30.1/stash`."""
+    return _cache_folder() / f"stash-{STASH_VERSION}" / "stash"
+
+
+def default_stash_ui_binary_path() -> Path:
+    """Where a browser tier looks for a Stash binary with the real web UI embedded:
+    `$XDG_CACHE_HOME/tagmanager-e2e/stash-v0.30.1-ui/stash`."""
+    return _cache_folder() / f"stash-{STASH_VERSION}-ui" / "stash"
+
+
+def _executable_or_none(candidate: Path) -> Path | None:
+    return candidate if candidate.is_file() and os.access(candidate, os.X_OK) else None
 
 
 def find_stash_binary() -> Path | None:
     """The Stash binary named by $TAGMANAGER_STASH_BIN, else the default cache path."""
     named = os.environ.get(STASH_BINARY_ENV)
-    candidate = Path(named) if named else default_stash_binary_path()
-    if candidate.is_file() and os.access(candidate, os.X_OK):
-        return candidate
-    return None
+    return _executable_or_none(Path(named) if named else default_stash_binary_path())
+
+
+def find_stash_ui_binary() -> Path | None:
+    """The real-UI Stash binary named by $TAGMANAGER_STASH_UI_BIN, else its cache path."""
+    named = os.environ.get(STASH_UI_BINARY_ENV)
+    return _executable_or_none(Path(named) if named else default_stash_ui_binary_path())
 
 
 def free_loopback_port() -> int:

@@ -1,28 +1,18 @@
 """Proof that the end-to-end harness drives a real Stash v0.30.1.
 
-Needs a locally built Stash binary (see stash_server.find_stash_binary). Without
-one the module is skipped, or fails when TAGMANAGER_REQUIRE_E2E=1.
+Needs a Stash binary built by hand (see stash_binary.py). Without one the module
+is skipped, or fails when TAGMANAGER_REQUIRE_E2E=1.
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 from graphql import parse, validate
 
-from tests.e2e.stash_server import (
-    STASH_BINARY_ENV,
-    STASH_VERSION,
-    RealStash,
-    StashBoxEntry,
-    default_stash_binary_path,
-    find_stash_binary,
-)
+from tests.e2e.stash_server import STASH_VERSION, RealStash, StashBoxEntry
 from tests.shared_schemas import require_stash_schema
-
-REQUIRE_E2E_ENV = "TAGMANAGER_REQUIRE_E2E"
 
 STASH_BOX = StashBoxEntry(
     endpoint="http://127.0.0.1:9/graphql",
@@ -79,26 +69,10 @@ def test_operation_is_valid_against_stash_schema(operation: str) -> None:
     assert validate(require_stash_schema(), parse(operation)) == []
 
 
-def _missing_binary(reason: str) -> None:
-    if os.environ.get(REQUIRE_E2E_ENV) == "1":
-        pytest.fail(f"{REQUIRE_E2E_ENV}=1 but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def stash_binary() -> Path:
-    binary = find_stash_binary()
-    if binary is None:
-        _missing_binary(
-            f"no Stash {STASH_VERSION} binary: set ${STASH_BINARY_ENV} or place one at "
-            f"{default_stash_binary_path()}")
-    return binary
-
-
-@pytest.fixture(scope="module")
-def stash(stash_binary: Path, tmp_path_factory: pytest.TempPathFactory):
+def stash(real_stash_binary: Path, tmp_path_factory: pytest.TempPathFactory):
     work_dir = tmp_path_factory.mktemp("real-stash")
-    with RealStash(stash_binary, work_dir, stash_boxes=[STASH_BOX]) as server:
+    with RealStash(real_stash_binary, work_dir, stash_boxes=[STASH_BOX]) as server:
         yield server
     assert server.log_file.is_file()
 
