@@ -6,6 +6,12 @@ project never builds Stash. `RealStash` writes a config file that Stash accepts
 as an already set-up system (Stash skips its setup wizard when the config file
 exists and names `database` and `generated`), starts the binary, waits until
 GraphQL answers, and stops it (SIGTERM, then SIGKILL) on exit.
+
+Stash asks GitHub for a newer release as it starts (internal/api/check_version.go,
+through the proxy named in the environment). Every Stash started here gets proxy
+variables naming a closed port on 127.0.0.1, so that request fails at once on this
+machine and nothing leaves it; NO_PROXY keeps loopback traffic (the plugin's own
+requests to Stash and the simulators) direct.
 """
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ STASH_VERSION = "v0.30.1"
 STASH_BINARY_ENV = "TAGMANAGER_STASH_BIN"
 STASH_UI_BINARY_ENV = "TAGMANAGER_STASH_UI_BIN"
 LOOPBACK_HOST = "127.0.0.1"
+NO_PROXY_HOSTS = "127.0.0.1,localhost"
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
 VERSION_QUERY = "query StashVersion { version { version } }"
 
@@ -111,6 +119,13 @@ def free_loopback_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((LOOPBACK_HOST, 0))
         return int(probe.getsockname()[1])
+
+
+def loopback_proxy_environment(closed_port: int) -> dict[str, str]:
+    """Proxy variables that send any request for the outside world to a closed port on
+    127.0.0.1 (so it fails at once), with loopback addresses exempt."""
+    proxy = f"http://{LOOPBACK_HOST}:{closed_port}"
+    return {**{name: proxy for name in PROXY_VARIABLES}, "NO_PROXY": NO_PROXY_HOSTS, "no_proxy": NO_PROXY_HOSTS}
 
 
 @dataclass(frozen=True)
@@ -205,7 +220,8 @@ class RealStash:
     """A running Stash process, for use as a context manager.
 
     `work_dir` must be an empty, disposable folder: the config, database,
-    generated files, plugins folder and logs all live there.
+    generated files, plugins folder and logs all live there. `proxy_port` is the
+    closed loopback port Stash's proxy variables name.
     """
 
     def __init__(
@@ -221,6 +237,7 @@ class RealStash:
         self.binary = Path(binary)
         self.paths = StashPaths(Path(work_dir))
         self.port = free_loopback_port()
+        self.proxy_port = free_loopback_port()  # bound, then closed: nothing listens there
         self.startup_timeout = startup_timeout
         self._config = stash_config(self.paths, self.port, stash_boxes, library_paths, python_path,
                                     extra_config)
@@ -268,6 +285,7 @@ class RealStash:
         command = [str(self.binary), "--config", str(self.paths.config_file), "--nobrowser"]
         environment = {k: v for k, v in os.environ.items() if not k.startswith("STASH_")}
         environment.pop("DISPLAY", None)
+        environment.update(loopback_proxy_environment(self.proxy_port))
         with open(self.paths.console_log, "wb") as console:
             self._process = subprocess.Popen(
                 command, cwd=self.paths.root, env=environment,

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from graphql import parse, validate
 
-from tests.e2e.stash_server import STASH_VERSION, RealStash, StashBoxEntry
+from tests.e2e.stash_log import LogEntry, wait_for_message
+from tests.e2e.stash_server import LOOPBACK_HOST, STASH_VERSION, RealStash, StashBoxEntry
 from tests.shared_schemas import require_stash_schema
 
 STASH_BOX = StashBoxEntry(
@@ -60,6 +61,11 @@ RELOAD_PLUGINS = "mutation { reloadPlugins }"
 PLUGINS_QUERY = "query { plugins { id name } }"
 
 
+# The release check Stash runs as it starts (internal/api/check_version.go): GetLatestRelease
+# asks GitHub's REST API with a 3 s timeout, through http.ProxyFromEnvironment.
+LATEST_RELEASE_URL = "https://api.github.com/repos/stashapp/stash/releases/latest"
+VERSION_CHECK_WAIT_SECONDS = 10.0
+
 ALL_OPERATIONS = [VERSION_QUERY, TAG_CREATE, SCENE_CREATE, FIND_SCENES_WITH_STASH_ID,
                   STASH_BOXES_QUERY, RELOAD_PLUGINS, PLUGINS_QUERY]
 
@@ -79,6 +85,18 @@ def stash(real_stash_binary: Path, tmp_path_factory: pytest.TempPathFactory):
 
 def test_reports_version_v0_30_1(stash: RealStash) -> None:
     assert stash.graphql(VERSION_QUERY)["version"]["version"] == STASH_VERSION
+
+
+def test_release_check_fails_against_the_closed_loopback_proxy(stash: RealStash) -> None:
+    # printLatestVersion logs this at error level when the request fails; through the proxy
+    # the failure is "proxyconnect" to the closed port, so GitHub was never reached.
+    expected = (f"Couldn't retrieve latest version: Github API request failed: Get \"{LATEST_RELEASE_URL}\": "
+                f"proxyconnect tcp: dial tcp {LOOPBACK_HOST}:{stash.proxy_port}: connect: connection refused")
+    entries = wait_for_message(stash.log_file, 0, expected, VERSION_CHECK_WAIT_SECONDS)
+    print(f"\nStash's release check: {expected}")
+    assert LogEntry("error", expected) in entries
+    assert not any(entry.message.startswith(("Latest version:", "New version available:", "Version "))
+                   for entry in entries), "Stash got an answer about releases"
 
 
 def test_scene_and_tag_with_stash_ids_read_back(stash: RealStash) -> None:
