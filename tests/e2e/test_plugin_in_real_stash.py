@@ -3,12 +3,14 @@
 Stash talks to two StashDB simulators over HTTP (one stash-box each, with an
 API key): the main library's and the Stop test's. The plugin checkout is
 installed into Stash's plugins folder; every run is `runPluginTask`, every
-setting goes through `configurePlugin`, every check reads Stash back.
+setting goes through `configurePlugin`, every check reads Stash back. For the
+dry and live runs a small hook plugin records Stash's `Scene.Update.Post` calls.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from graphql import parse, validate
 
 from plugin_info import PLUGIN_ID, USER_AGENT
 from tests.e2e import plugin_install, stash_jobs, stash_seed
+from tests.e2e.hook_recorder import HOOK_PLUGIN_ID, HookRecorder
 from tests.e2e.plugin_install import SYNC_TASK_NAME, configure_plugin, install_checkout, reload_plugins
 from tests.e2e.stash_jobs import JobWatch, run_plugin_task, stop_job, watch_job
 from tests.e2e.stash_log import LogEntry, log_size, plugin_entries, wait_for_message
@@ -92,16 +95,18 @@ class TaskRun:
     before: dict[str, frozenset[str]]
     after: dict[str, frozenset[str]]
     log: list[LogEntry]  # the plugin's lines during the run
+    hook_calls: list[dict] = field(default_factory=list)  # recorded during the run, when recording
 
     def lines(self, level: str | None = None) -> list[str]:
         return [entry.message for entry in self.log if level is None or entry.level == level]
 
 
-def run_task(stash: RealStash, settings: dict, stop_when=None) -> TaskRun:
+def run_task(stash: RealStash, settings: dict, stop_when=None, hooks: HookRecorder | None = None) -> TaskRun:
     """configurePlugin, runPluginTask, watch the job (optionally stopping it), read back."""
     configure_plugin(stash, settings)
     before = scene_tag_sets(stash)
     offset = log_size(stash.log_file)
+    first_hook_call = hooks.call_count() if hooks else 0
     job_id = run_plugin_task(stash, PLUGIN_ID, SYNC_TASK_NAME)
     watch = watch_job(stash, job_id, RUN_TIMEOUT_SECONDS, stop_when)
     if watch.final is None:  # stop_when fired
@@ -112,21 +117,32 @@ def run_task(stash: RealStash, settings: dict, stop_when=None) -> TaskRun:
     # Stash logs "finished" once the plugin's stdout is read and it has exited (also after a
     # kill); its stderr lines are logged by another goroutine, so wait for them to settle.
     entries = wait_for_message(stash.log_file, offset, f"Plugin {PLUGIN_ID} finished", LOG_WAIT_SECONDS)
-    return TaskRun(watch, before, scene_tag_sets(stash), plugin_entries(entries, PLUGIN_ID))
+    # Stash runs Scene.Update.Post hooks inside the write request, so they are all done.
+    return TaskRun(watch, before, scene_tag_sets(stash), plugin_entries(entries, PLUGIN_ID),
+                   hooks.calls(first_hook_call) if hooks else [])
 
 
 @pytest.fixture(scope="module")
-def dry_run(stash: RealStash, library: SeededLibrary) -> TaskRun:
+def hook_recorder(stash: RealStash, library: SeededLibrary) -> HookRecorder:
+    """Loaded once the library is seeded, so only the plugin's runs are recorded."""
+    recorder = HookRecorder.install(stash.plugins_dir)
+    assert sorted(plugin["id"] for plugin in reload_plugins(stash)) == sorted([PLUGIN_ID, HOOK_PLUGIN_ID])
+    return recorder
+
+
+@pytest.fixture(scope="module")
+def dry_run(stash: RealStash, library: SeededLibrary, hook_recorder: HookRecorder) -> TaskRun:
     # syncDryRun never set: absent means dry run.
-    return run_task(stash, {"syncEndpoint": MAIN_BOX_NAME})
+    return run_task(stash, {"syncEndpoint": MAIN_BOX_NAME}, hooks=hook_recorder)
 
 
 @pytest.fixture(scope="module")
-def live_run(stash: RealStash, stashdb: StashDBSimulator, library: SeededLibrary, dry_run: TaskRun) -> TaskRun:
+def live_run(stash: RealStash, stashdb: StashDBSimulator, library: SeededLibrary, dry_run: TaskRun,
+             hook_recorder: HookRecorder) -> TaskRun:
     # StashDB answers slowly enough for each pass to be seen in the job's progress.
     stashdb.add_fault("hang", seconds=LIVE_RUN_REQUEST_DELAY_SECONDS)
     try:
-        return run_task(stash, {"syncEndpoint": MAIN_BOX_NAME, "syncDryRun": False})
+        return run_task(stash, {"syncEndpoint": MAIN_BOX_NAME, "syncDryRun": False}, hooks=hook_recorder)
     finally:
         stashdb.clear_faults()
 
@@ -169,6 +185,10 @@ def test_dry_run_logs_what_each_scene_would_gain(dry_run: TaskRun, library: Seed
     assert any(line.startswith("Summary (DRY RUN - nothing was written)") for line in dry_run.lines("info"))
 
 
+def test_dry_run_fires_no_scene_update_hook(dry_run: TaskRun) -> None:
+    assert dry_run.hook_calls == []
+
+
 # -- live run ----------------------------------------------------------------------------
 
 def test_live_run_adds_exactly_the_expected_tags(live_run: TaskRun, library: SeededLibrary) -> None:
@@ -179,6 +199,27 @@ def test_live_run_adds_exactly_the_expected_tags(live_run: TaskRun, library: See
              for scene_id, tags in live_run.after.items() if tags != expected[scene_id]}
     assert wrong == {}
     assert all(live_run.before[scene_id] <= tags for scene_id, tags in live_run.after.items())
+
+
+def test_live_run_fires_scene_update_post_once_per_updated_scene(live_run: TaskRun, library: SeededLibrary) -> None:
+    # Other plugins rely on this: each scene the sync changed, once; none it left alone.
+    fired = Counter(str(call["id"]) for call in live_run.hook_calls)
+    print(f"\nScene.Update.Post hook calls in the live run: {sum(fired.values())} for {len(fired)} scenes; "
+          f"scenes updated: {len(library.gaining())} of {len(library.plans)}")
+    assert fired == Counter(plan.local_id for plan in library.gaining())
+
+
+def test_each_hook_call_carries_that_scenes_add_only_write(live_run: TaskRun, library: SeededLibrary) -> None:
+    # bulkSceneUpdate runs the hook per scene with its own input: one id, mode ADD, the new tags.
+    gains = {plan.local_id: plan.gains for plan in library.gaining()}
+    assert live_run.hook_calls
+    for call in live_run.hook_calls:
+        scene_id = str(call["id"])
+        assert call["type"] == "Scene.Update.Post"
+        assert call["inputFields"] == ["ids", "tag_ids"]
+        assert call["input"]["ids"] == [scene_id]
+        assert call["input"]["tag_ids"]["mode"] == "ADD"
+        assert frozenset(call["input"]["tag_ids"]["ids"]) == gains[scene_id]
 
 
 def test_live_run_progress_moves(live_run: TaskRun) -> None:
@@ -220,7 +261,10 @@ def test_no_secret_reaches_the_logs(stash: RealStash, stashdb: StashDBSimulator,
 
 @pytest.fixture(scope="module")
 def stop_library(stash: RealStash, stop_stashdb: StashDBSimulator, library: SeededLibrary,
-                 live_run: TaskRun) -> list[ScenePlan]:
+                 live_run: TaskRun, hook_recorder: HookRecorder) -> list[ScenePlan]:
+    # Unload the recorder first: each of the Stop test's hundreds of writes would start its Python.
+    hook_recorder.uninstall()
+    assert [plugin["id"] for plugin in reload_plugins(stash)] == [PLUGIN_ID]
     return seed_stop_library(stash, stop_stashdb, library, STOP_SCENES)
 
 
