@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -19,25 +18,22 @@ from graphql import parse, validate
 from plugin_info import PLUGIN_ID, USER_AGENT
 from tests.e2e import plugin_install, stash_jobs, stash_seed
 from tests.e2e.hook_recorder import HOOK_PLUGIN_ID, HookRecorder
-from tests.e2e.plugin_install import SYNC_TASK_NAME, configure_plugin, install_checkout, reload_plugins
-from tests.e2e.stash_jobs import JobWatch, run_plugin_task, stop_job, watch_job
-from tests.e2e.stash_log import LogEntry, log_size, plugin_entries, wait_for_message
+from tests.e2e.plugin_install import SYNC_TASK_NAME, install_checkout, reload_plugins
 from tests.e2e.stash_seed import STASH_CONFIGURATION, scene_tag_sets
 from tests.e2e.stash_server import RealStash, StashBoxEntry
 from tests.e2e.sync_library import ALIAS, LINKED, NAME, ScenePlan
 from tests.e2e.sync_seeding import SeededLibrary, seed_main_library, seed_stop_library
+from tests.e2e.task_runs import TaskRun, run_task, scenes_in_state
 from tests.shared_schemas import require_stash_schema
 from tests.simulators.stashdb_sim import StashDBSimulator
 
 MAIN_BOX_NAME = "Simulated StashDB"
 STOP_BOX_NAME = "Simulated StashDB (stop test)"
-RUN_TIMEOUT_SECONDS = 120.0
 LIVE_RUN_REQUEST_DELAY_SECONDS = 0.5  # the simulator holds each request this long
 STOP_SCENES = 400  # ten requests of 40 in pass 2
 STOP_REQUEST_DELAY_SECONDS = 1.0
 STOP_AT_PROGRESS = 0.15
 QUIET_AFTER_STOP_SECONDS = 1.5
-LOG_WAIT_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("operation", [
@@ -87,39 +83,6 @@ def library(stash: RealStash, loaded_plugins: list[dict], stashdb: StashDBSimula
     seeded = seed_main_library(stash, stashdb, library_dir)
     assert scene_tag_sets(stash) == seeded.initial_tags()
     return seeded
-
-
-@dataclass
-class TaskRun:
-    watch: JobWatch
-    before: dict[str, frozenset[str]]
-    after: dict[str, frozenset[str]]
-    log: list[LogEntry]  # the plugin's lines during the run
-    hook_calls: list[dict] = field(default_factory=list)  # recorded during the run, when recording
-
-    def lines(self, level: str | None = None) -> list[str]:
-        return [entry.message for entry in self.log if level is None or entry.level == level]
-
-
-def run_task(stash: RealStash, settings: dict, stop_when=None, hooks: HookRecorder | None = None) -> TaskRun:
-    """configurePlugin, runPluginTask, watch the job (optionally stopping it), read back."""
-    configure_plugin(stash, settings)
-    before = scene_tag_sets(stash)
-    offset = log_size(stash.log_file)
-    first_hook_call = hooks.call_count() if hooks else 0
-    job_id = run_plugin_task(stash, PLUGIN_ID, SYNC_TASK_NAME)
-    watch = watch_job(stash, job_id, RUN_TIMEOUT_SECONDS, stop_when)
-    if watch.final is None:  # stop_when fired
-        stop_job(stash, job_id)
-        stopped = watch_job(stash, job_id, RUN_TIMEOUT_SECONDS)
-        watch.statuses += stopped.statuses
-        watch.final = stopped.final
-    # Stash logs "finished" once the plugin's stdout is read and it has exited (also after a
-    # kill); its stderr lines are logged by another goroutine, so wait for them to settle.
-    entries = wait_for_message(stash.log_file, offset, f"Plugin {PLUGIN_ID} finished", LOG_WAIT_SECONDS)
-    # Stash runs Scene.Update.Post hooks inside the write request, so they are all done.
-    return TaskRun(watch, before, scene_tag_sets(stash), plugin_entries(entries, PLUGIN_ID),
-                   hooks.calls(first_hook_call) if hooks else [])
 
 
 @pytest.fixture(scope="module")
@@ -266,16 +229,6 @@ def stop_library(stash: RealStash, stop_stashdb: StashDBSimulator, library: Seed
     hook_recorder.uninstall()
     assert [plugin["id"] for plugin in reload_plugins(stash)] == [PLUGIN_ID]
     return seed_stop_library(stash, stop_stashdb, library, STOP_SCENES)
-
-
-def scenes_in_state(plans: list[ScenePlan], tags: dict[str, frozenset[str]]) -> dict[str, list[str]]:
-    state: dict[str, list[str]] = {"untouched": [], "updated": [], "other": []}
-    for plan in plans:
-        current = tags[plan.local_id]
-        kind = ("untouched" if current == plan.initial_tag_ids
-                else "updated" if current == plan.expected_tag_ids else "other")
-        state[kind].append(plan.local_id)
-    return state
 
 
 def test_stop_leaves_every_scene_whole_and_a_rerun_finishes(
