@@ -40,6 +40,12 @@ PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
 VERSION_QUERY = "query StashVersion { version { version } }"
 
+CONFIGURE_CREDENTIALS = """
+mutation E2EConfigureCredentials($username: String!, $password: String!) {
+  configureGeneral(input: {username: $username, password: $password}) { username }
+}
+"""
+
 REQUEST_TIMEOUT_SECONDS = 30.0
 STARTUP_TIMEOUT_SECONDS = 90.0
 SHUTDOWN_GRACE_SECONDS = 15.0
@@ -243,6 +249,7 @@ class RealStash:
                                     extra_config)
         self._process: subprocess.Popen[bytes] | None = None
         self._session = requests.Session()
+        self._credentials: tuple[str, str] | None = None
         self.startup_seconds: float | None = None
 
     @property
@@ -313,15 +320,37 @@ class RealStash:
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None,
                 timeout: float = REQUEST_TIMEOUT_SECONDS) -> dict[str, Any]:
-        """POST one GraphQL request; return `data`, raise StashGraphQLError on `errors`."""
-        response = self._session.post(
-            self.graphql_url, json={"query": query, "variables": dict(variables or {})},
-            timeout=timeout)
+        """POST one GraphQL request; return `data`, raise StashGraphQLError on `errors`.
+
+        With a login in force, a 401 (the session cookie outlived `max_session_age`)
+        logs in again and sends the request once more."""
+        body = {"query": query, "variables": dict(variables or {})}
+        response = self._session.post(self.graphql_url, json=body, timeout=timeout)
+        if response.status_code == 401 and self._credentials is not None:
+            self.log_in()
+            response = self._session.post(self.graphql_url, json=body, timeout=timeout)
         response.raise_for_status()
-        body = response.json()
-        if body.get("errors"):
-            raise StashGraphQLError(body["errors"])
-        return body["data"]
+        answer = response.json()
+        if answer.get("errors"):
+            raise StashGraphQLError(answer["errors"])
+        return answer["data"]
+
+    def require_login(self, username: str, password: str) -> None:
+        """Set a username and password as Settings > Security does (Stash stores the
+        password's bcrypt hash), then log this client in with them."""
+        self.graphql(CONFIGURE_CREDENTIALS, {"username": username, "password": password})
+        self._credentials = (username, password)
+        self.log_in()
+
+    def log_in(self) -> None:
+        """POST Stash's login form; its session cookie stays in this client's session."""
+        if self._credentials is None:
+            raise StashServerError("no credentials to log in with")
+        username, password = self._credentials
+        response = self._session.post(f"{self.url}/login", data={"username": username, "password": password},
+                                      timeout=REQUEST_TIMEOUT_SECONDS)
+        if response.status_code != 200:
+            raise StashServerError(f"Stash refused the login (HTTP {response.status_code})")
 
     def stop(self) -> None:
         """SIGTERM the process group, then SIGKILL it if it has not gone in time."""
