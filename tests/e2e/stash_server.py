@@ -120,11 +120,17 @@ def find_stash_ui_binary() -> Path | None:
     return _executable_or_none(Path(named) if named else default_stash_ui_binary_path())
 
 
-def free_loopback_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK_HOST, 0))
-        return int(probe.getsockname()[1])
+def free_loopback_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports that are free on 127.0.0.1 right now (all bound at once,
+    then closed)."""
+    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind((LOOPBACK_HOST, 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def loopback_proxy_environment(closed_port: int) -> dict[str, str]:
@@ -242,8 +248,8 @@ class RealStash:
     ):
         self.binary = Path(binary)
         self.paths = StashPaths(Path(work_dir))
-        self.port = free_loopback_port()
-        self.proxy_port = free_loopback_port()  # bound, then closed: nothing listens there
+        # Stash's port, and the proxy port: bound, then closed, so nothing listens there.
+        self.port, self.proxy_port = free_loopback_ports(2)
         self.startup_timeout = startup_timeout
         self._config = stash_config(self.paths, self.port, stash_boxes, library_paths, python_path,
                                     extra_config)
