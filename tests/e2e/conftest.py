@@ -13,7 +13,7 @@ from tests.e2e.video_library import ffmpeg_missing
 
 @pytest.fixture(scope="session")
 def real_stash_binary() -> Path:
-    """A Stash v0.30.1 binary, built through the module proxy when missing (see stash_binary.py)."""
+    """The Stash v0.30.1 binary at $TAGMANAGER_STASH_BIN or the cache path (see stash_binary.py)."""
     return stash_binary_or_skip()
 
 

@@ -1,17 +1,16 @@
-"""Find the real Stash binary for the end-to-end tier, building it when Go is here.
+"""The real Stash binary for the end-to-end tier, or why there is none.
 
-The rule every end-to-end module follows:
+The project never builds Stash: a Stash v0.30.1 server binary is built by hand and
+placed at $TAGMANAGER_STASH_BIN or at the cache path below. The rule every
+end-to-end module follows:
 
-* a binary at $TAGMANAGER_STASH_BIN or in the cache folder -> use it;
-* else, with Go installed -> run ``build_stash.sh`` (module proxy, cached build);
-* else, or when the build fails -> skip with the reason, or FAIL with it when
+* a binary there -> use it;
+* none -> skip, saying where to put one; or FAIL with the same words when
   ``TAGMANAGER_REQUIRE_E2E=1`` (CI sets it, so a skipped tier cannot pass there).
 """
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 from tests.e2e.stash_server import (
@@ -22,48 +21,29 @@ from tests.e2e.stash_server import (
 )
 
 REQUIRE_E2E_ENV = "TAGMANAGER_REQUIRE_E2E"
-BUILD_SCRIPT = Path(__file__).resolve().parent / "build_stash.sh"
-BUILD_TIMEOUT_SECONDS = 45 * 60.0
-BUILD_OUTPUT_TAIL_LINES = 12
 
 
-class StashUnavailable(Exception):
-    """No Stash binary could be found or built; the message says why."""
-
-
-def build_stash(timeout: float = BUILD_TIMEOUT_SECONDS) -> Path:
-    """Run build_stash.sh and return the binary it leaves, or raise StashUnavailable."""
-    try:
-        finished = subprocess.run(
-            ["bash", str(BUILD_SCRIPT)], capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        raise StashUnavailable(f"{BUILD_SCRIPT.name} did not finish within {timeout:.0f}s") from None
-    binary = find_stash_binary()
-    if finished.returncode != 0 or binary is None:
-        tail = "\n".join((finished.stderr or finished.stdout).strip().splitlines()[-BUILD_OUTPUT_TAIL_LINES:])
-        raise StashUnavailable(f"{BUILD_SCRIPT.name} failed (exit {finished.returncode}):\n{tail}")
-    return binary
-
-
-def locate_or_build_stash() -> Path:
-    """The Stash binary to run; builds it when missing and Go is installed."""
-    binary = find_stash_binary()
-    if binary is not None:
-        return binary
-    if shutil.which("go") is None:
-        raise StashUnavailable(
-            f"no Stash {STASH_VERSION} binary (set ${STASH_BINARY_ENV} or place one at "
-            f"{default_stash_binary_path()}) and no Go to build one with {BUILD_SCRIPT.name}")
-    return build_stash()
+def missing_binary_reason() -> str:
+    """Why find_stash_binary() found nothing, and where a binary must go."""
+    named = os.environ.get(STASH_BINARY_ENV)
+    default = default_stash_binary_path()
+    if named:
+        return (f"${STASH_BINARY_ENV}={named} is not an executable file. The tier never builds Stash: "
+                f"point ${STASH_BINARY_ENV} at a Stash {STASH_VERSION} server binary built by hand, "
+                f"or unset it and put one at {default}")
+    return (f"no Stash {STASH_VERSION} binary at {default} and ${STASH_BINARY_ENV} is not set. The tier "
+            f"never builds Stash: put a Stash {STASH_VERSION} server binary built by hand at that path, "
+            f"or set ${STASH_BINARY_ENV} to one")
 
 
 def stash_binary_or_skip() -> Path:
     """For fixtures: the binary, else pytest.skip (or pytest.fail under TAGMANAGER_REQUIRE_E2E=1)."""
     import pytest
 
-    try:
-        return locate_or_build_stash()
-    except StashUnavailable as reason:
-        if os.environ.get(REQUIRE_E2E_ENV) == "1":
-            pytest.fail(f"{REQUIRE_E2E_ENV}=1 but {reason}", pytrace=False)
-        pytest.skip(str(reason))
+    binary = find_stash_binary()
+    if binary is not None:
+        return binary
+    reason = missing_binary_reason()
+    if os.environ.get(REQUIRE_E2E_ENV) == "1":
+        pytest.fail(f"{REQUIRE_E2E_ENV}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)

@@ -1,11 +1,17 @@
 """Start a real Stash binary on 127.0.0.1 with a throw-away configuration.
 
 The end-to-end tier talks to a genuine Stash v0.30.1 server. This module only
-runs a binary that already exists; it never builds one. `RealStash` writes a
-config file that Stash accepts as an already set-up system (Stash skips its
-setup wizard when the config file exists and names `database` and
-`generated`), starts the binary, waits until GraphQL answers, and stops it
-(SIGTERM, then SIGKILL) on exit.
+runs a binary that already exists (built by hand, see `find_stash_binary`); the
+project never builds Stash. `RealStash` writes a config file that Stash accepts
+as an already set-up system (Stash skips its setup wizard when the config file
+exists and names `database` and `generated`), starts the binary, waits until
+GraphQL answers, and stops it (SIGTERM, then SIGKILL) on exit.
+
+Stash asks GitHub for a newer release as it starts (internal/api/check_version.go,
+through the proxy named in the environment). Every Stash started here gets proxy
+variables naming a closed port on 127.0.0.1, so that request fails at once on this
+machine and nothing leaves it; NO_PROXY keeps loopback traffic (the plugin's own
+requests to Stash and the simulators) direct.
 """
 from __future__ import annotations
 
@@ -27,9 +33,18 @@ logger = logging.getLogger("tagManager.e2e.stash_server")
 
 STASH_VERSION = "v0.30.1"
 STASH_BINARY_ENV = "TAGMANAGER_STASH_BIN"
+STASH_UI_BINARY_ENV = "TAGMANAGER_STASH_UI_BIN"
 LOOPBACK_HOST = "127.0.0.1"
+NO_PROXY_HOSTS = "127.0.0.1,localhost"
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 
 VERSION_QUERY = "query StashVersion { version { version } }"
+
+CONFIGURE_CREDENTIALS = """
+mutation E2EConfigureCredentials($username: String!, $password: String!) {
+  configureGeneral(input: {username: $username, password: $password}) { username }
+}
+"""
 
 REQUEST_TIMEOUT_SECONDS = 30.0
 STARTUP_TIMEOUT_SECONDS = 90.0
@@ -72,26 +87,57 @@ class StashBoxEntry:
         }
 
 
-def default_stash_binary_path() -> Path:
-    """Where a locally built Stash is looked for: `$XDG_CACHE_HOME/tagmanager-e2e/...`."""
+def _cache_folder() -> Path:
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "tagmanager-e2e" / f"stash-{STASH_VERSION}" / "stash"
+    return Path(cache_home) / "tagmanager-e2e"
+
+
+def default_stash_binary_path() -> Path:
+    """Where the tier looks for a Stash server binary built by hand (its web UI may be a
+    placeholder): `$XDG_CACHE_HOME/tagmanager-e2e/stash-v0.30.1/stash`."""
+    return _cache_folder() / f"stash-{STASH_VERSION}" / "stash"
+
+
+def default_stash_ui_binary_path() -> Path:
+    """Where a browser tier looks for a Stash binary with the real web UI embedded:
+    `$XDG_CACHE_HOME/tagmanager-e2e/stash-v0.30.1-ui/stash`."""
+    return _cache_folder() / f"stash-{STASH_VERSION}-ui" / "stash"
+
+
+def _executable_or_none(candidate: Path) -> Path | None:
+    return candidate if candidate.is_file() and os.access(candidate, os.X_OK) else None
 
 
 def find_stash_binary() -> Path | None:
     """The Stash binary named by $TAGMANAGER_STASH_BIN, else the default cache path."""
     named = os.environ.get(STASH_BINARY_ENV)
-    candidate = Path(named) if named else default_stash_binary_path()
-    if candidate.is_file() and os.access(candidate, os.X_OK):
-        return candidate
-    return None
+    return _executable_or_none(Path(named) if named else default_stash_binary_path())
 
 
-def free_loopback_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((LOOPBACK_HOST, 0))
-        return int(probe.getsockname()[1])
+def find_stash_ui_binary() -> Path | None:
+    """The real-UI Stash binary named by $TAGMANAGER_STASH_UI_BIN, else its cache path."""
+    named = os.environ.get(STASH_UI_BINARY_ENV)
+    return _executable_or_none(Path(named) if named else default_stash_ui_binary_path())
+
+
+def free_loopback_ports(count: int) -> list[int]:
+    """`count` distinct TCP ports that are free on 127.0.0.1 right now (all bound at once,
+    then closed)."""
+    probes = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind((LOOPBACK_HOST, 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
+def loopback_proxy_environment(closed_port: int) -> dict[str, str]:
+    """Proxy variables that send any request for the outside world to a closed port on
+    127.0.0.1 (so it fails at once), with loopback addresses exempt."""
+    proxy = f"http://{LOOPBACK_HOST}:{closed_port}"
+    return {**{name: proxy for name in PROXY_VARIABLES}, "NO_PROXY": NO_PROXY_HOSTS, "no_proxy": NO_PROXY_HOSTS}
 
 
 @dataclass(frozen=True)
@@ -186,7 +232,8 @@ class RealStash:
     """A running Stash process, for use as a context manager.
 
     `work_dir` must be an empty, disposable folder: the config, database,
-    generated files, plugins folder and logs all live there.
+    generated files, plugins folder and logs all live there. `proxy_port` is the
+    closed loopback port Stash's proxy variables name.
     """
 
     def __init__(
@@ -201,12 +248,14 @@ class RealStash:
     ):
         self.binary = Path(binary)
         self.paths = StashPaths(Path(work_dir))
-        self.port = free_loopback_port()
+        # Stash's port, and the proxy port: bound, then closed, so nothing listens there.
+        self.port, self.proxy_port = free_loopback_ports(2)
         self.startup_timeout = startup_timeout
         self._config = stash_config(self.paths, self.port, stash_boxes, library_paths, python_path,
                                     extra_config)
         self._process: subprocess.Popen[bytes] | None = None
         self._session = requests.Session()
+        self._credentials: tuple[str, str] | None = None
         self.startup_seconds: float | None = None
 
     @property
@@ -249,6 +298,7 @@ class RealStash:
         command = [str(self.binary), "--config", str(self.paths.config_file), "--nobrowser"]
         environment = {k: v for k, v in os.environ.items() if not k.startswith("STASH_")}
         environment.pop("DISPLAY", None)
+        environment.update(loopback_proxy_environment(self.proxy_port))
         with open(self.paths.console_log, "wb") as console:
             self._process = subprocess.Popen(
                 command, cwd=self.paths.root, env=environment,
@@ -276,15 +326,37 @@ class RealStash:
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None,
                 timeout: float = REQUEST_TIMEOUT_SECONDS) -> dict[str, Any]:
-        """POST one GraphQL request; return `data`, raise StashGraphQLError on `errors`."""
-        response = self._session.post(
-            self.graphql_url, json={"query": query, "variables": dict(variables or {})},
-            timeout=timeout)
+        """POST one GraphQL request; return `data`, raise StashGraphQLError on `errors`.
+
+        With a login in force, a 401 (the session cookie outlived `max_session_age`)
+        logs in again and sends the request once more."""
+        body = {"query": query, "variables": dict(variables or {})}
+        response = self._session.post(self.graphql_url, json=body, timeout=timeout)
+        if response.status_code == 401 and self._credentials is not None:
+            self.log_in()
+            response = self._session.post(self.graphql_url, json=body, timeout=timeout)
         response.raise_for_status()
-        body = response.json()
-        if body.get("errors"):
-            raise StashGraphQLError(body["errors"])
-        return body["data"]
+        answer = response.json()
+        if answer.get("errors"):
+            raise StashGraphQLError(answer["errors"])
+        return answer["data"]
+
+    def require_login(self, username: str, password: str) -> None:
+        """Set a username and password as Settings > Security does (Stash stores the
+        password's bcrypt hash), then log this client in with them."""
+        self.graphql(CONFIGURE_CREDENTIALS, {"username": username, "password": password})
+        self._credentials = (username, password)
+        self.log_in()
+
+    def log_in(self) -> None:
+        """POST Stash's login form; its session cookie stays in this client's session."""
+        if self._credentials is None:
+            raise StashServerError("no credentials to log in with")
+        username, password = self._credentials
+        response = self._session.post(f"{self.url}/login", data={"username": username, "password": password},
+                                      timeout=REQUEST_TIMEOUT_SECONDS)
+        if response.status_code != 200:
+            raise StashServerError(f"Stash refused the login (HTTP {response.status_code})")
 
     def stop(self) -> None:
         """SIGTERM the process group, then SIGKILL it if it has not gone in time."""

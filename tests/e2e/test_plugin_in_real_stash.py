@@ -3,12 +3,13 @@
 Stash talks to two StashDB simulators over HTTP (one stash-box each, with an
 API key): the main library's and the Stop test's. The plugin checkout is
 installed into Stash's plugins folder; every run is `runPluginTask`, every
-setting goes through `configurePlugin`, every check reads Stash back.
+setting goes through `configurePlugin`, every check reads Stash back. For the
+dry and live runs a small hook plugin records Stash's `Scene.Update.Post` calls.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -16,25 +17,23 @@ from graphql import parse, validate
 
 from plugin_info import PLUGIN_ID, USER_AGENT
 from tests.e2e import plugin_install, stash_jobs, stash_seed
-from tests.e2e.plugin_install import SYNC_TASK_NAME, configure_plugin, install_checkout, reload_plugins
-from tests.e2e.stash_jobs import JobWatch, run_plugin_task, stop_job, watch_job
-from tests.e2e.stash_log import LogEntry, log_size, plugin_entries, wait_for_message
+from tests.e2e.hook_recorder import HOOK_PLUGIN_ID, HookRecorder
+from tests.e2e.plugin_install import SYNC_TASK_NAME, install_checkout, reload_plugins
 from tests.e2e.stash_seed import STASH_CONFIGURATION, scene_tag_sets
 from tests.e2e.stash_server import RealStash, StashBoxEntry
 from tests.e2e.sync_library import ALIAS, LINKED, NAME, ScenePlan
 from tests.e2e.sync_seeding import SeededLibrary, seed_main_library, seed_stop_library
+from tests.e2e.task_runs import TaskRun, run_task, scenes_in_state
 from tests.shared_schemas import require_stash_schema
 from tests.simulators.stashdb_sim import StashDBSimulator
 
 MAIN_BOX_NAME = "Simulated StashDB"
 STOP_BOX_NAME = "Simulated StashDB (stop test)"
-RUN_TIMEOUT_SECONDS = 120.0
 LIVE_RUN_REQUEST_DELAY_SECONDS = 0.5  # the simulator holds each request this long
 STOP_SCENES = 400  # ten requests of 40 in pass 2
 STOP_REQUEST_DELAY_SECONDS = 1.0
 STOP_AT_PROGRESS = 0.15
 QUIET_AFTER_STOP_SECONDS = 1.5
-LOG_WAIT_SECONDS = 10.0
 
 
 @pytest.mark.parametrize("operation", [
@@ -86,47 +85,27 @@ def library(stash: RealStash, loaded_plugins: list[dict], stashdb: StashDBSimula
     return seeded
 
 
-@dataclass
-class TaskRun:
-    watch: JobWatch
-    before: dict[str, frozenset[str]]
-    after: dict[str, frozenset[str]]
-    log: list[LogEntry]  # the plugin's lines during the run
-
-    def lines(self, level: str | None = None) -> list[str]:
-        return [entry.message for entry in self.log if level is None or entry.level == level]
-
-
-def run_task(stash: RealStash, settings: dict, stop_when=None) -> TaskRun:
-    """configurePlugin, runPluginTask, watch the job (optionally stopping it), read back."""
-    configure_plugin(stash, settings)
-    before = scene_tag_sets(stash)
-    offset = log_size(stash.log_file)
-    job_id = run_plugin_task(stash, PLUGIN_ID, SYNC_TASK_NAME)
-    watch = watch_job(stash, job_id, RUN_TIMEOUT_SECONDS, stop_when)
-    if watch.final is None:  # stop_when fired
-        stop_job(stash, job_id)
-        stopped = watch_job(stash, job_id, RUN_TIMEOUT_SECONDS)
-        watch.statuses += stopped.statuses
-        watch.final = stopped.final
-    # Stash logs "finished" once the plugin's stdout is read and it has exited (also after a
-    # kill); its stderr lines are logged by another goroutine, so wait for them to settle.
-    entries = wait_for_message(stash.log_file, offset, f"Plugin {PLUGIN_ID} finished", LOG_WAIT_SECONDS)
-    return TaskRun(watch, before, scene_tag_sets(stash), plugin_entries(entries, PLUGIN_ID))
+@pytest.fixture(scope="module")
+def hook_recorder(stash: RealStash, library: SeededLibrary) -> HookRecorder:
+    """Loaded once the library is seeded, so only the plugin's runs are recorded."""
+    recorder = HookRecorder.install(stash.plugins_dir)
+    assert sorted(plugin["id"] for plugin in reload_plugins(stash)) == sorted([PLUGIN_ID, HOOK_PLUGIN_ID])
+    return recorder
 
 
 @pytest.fixture(scope="module")
-def dry_run(stash: RealStash, library: SeededLibrary) -> TaskRun:
+def dry_run(stash: RealStash, library: SeededLibrary, hook_recorder: HookRecorder) -> TaskRun:
     # syncDryRun never set: absent means dry run.
-    return run_task(stash, {"syncEndpoint": MAIN_BOX_NAME})
+    return run_task(stash, {"syncEndpoint": MAIN_BOX_NAME}, hooks=hook_recorder)
 
 
 @pytest.fixture(scope="module")
-def live_run(stash: RealStash, stashdb: StashDBSimulator, library: SeededLibrary, dry_run: TaskRun) -> TaskRun:
+def live_run(stash: RealStash, stashdb: StashDBSimulator, library: SeededLibrary, dry_run: TaskRun,
+             hook_recorder: HookRecorder) -> TaskRun:
     # StashDB answers slowly enough for each pass to be seen in the job's progress.
     stashdb.add_fault("hang", seconds=LIVE_RUN_REQUEST_DELAY_SECONDS)
     try:
-        return run_task(stash, {"syncEndpoint": MAIN_BOX_NAME, "syncDryRun": False})
+        return run_task(stash, {"syncEndpoint": MAIN_BOX_NAME, "syncDryRun": False}, hooks=hook_recorder)
     finally:
         stashdb.clear_faults()
 
@@ -169,6 +148,10 @@ def test_dry_run_logs_what_each_scene_would_gain(dry_run: TaskRun, library: Seed
     assert any(line.startswith("Summary (DRY RUN - nothing was written)") for line in dry_run.lines("info"))
 
 
+def test_dry_run_fires_no_scene_update_hook(dry_run: TaskRun) -> None:
+    assert dry_run.hook_calls == []
+
+
 # -- live run ----------------------------------------------------------------------------
 
 def test_live_run_adds_exactly_the_expected_tags(live_run: TaskRun, library: SeededLibrary) -> None:
@@ -179,6 +162,27 @@ def test_live_run_adds_exactly_the_expected_tags(live_run: TaskRun, library: See
              for scene_id, tags in live_run.after.items() if tags != expected[scene_id]}
     assert wrong == {}
     assert all(live_run.before[scene_id] <= tags for scene_id, tags in live_run.after.items())
+
+
+def test_live_run_fires_scene_update_post_once_per_updated_scene(live_run: TaskRun, library: SeededLibrary) -> None:
+    # Other plugins rely on this: each scene the sync changed, once; none it left alone.
+    fired = Counter(str(call["id"]) for call in live_run.hook_calls)
+    print(f"\nScene.Update.Post hook calls in the live run: {sum(fired.values())} for {len(fired)} scenes; "
+          f"scenes updated: {len(library.gaining())} of {len(library.plans)}")
+    assert fired == Counter(plan.local_id for plan in library.gaining())
+
+
+def test_each_hook_call_carries_that_scenes_add_only_write(live_run: TaskRun, library: SeededLibrary) -> None:
+    # bulkSceneUpdate runs the hook per scene with its own input: one id, mode ADD, the new tags.
+    gains = {plan.local_id: plan.gains for plan in library.gaining()}
+    assert live_run.hook_calls
+    for call in live_run.hook_calls:
+        scene_id = str(call["id"])
+        assert call["type"] == "Scene.Update.Post"
+        assert call["inputFields"] == ["ids", "tag_ids"]
+        assert call["input"]["ids"] == [scene_id]
+        assert call["input"]["tag_ids"]["mode"] == "ADD"
+        assert frozenset(call["input"]["tag_ids"]["ids"]) == gains[scene_id]
 
 
 def test_live_run_progress_moves(live_run: TaskRun) -> None:
@@ -220,18 +224,11 @@ def test_no_secret_reaches_the_logs(stash: RealStash, stashdb: StashDBSimulator,
 
 @pytest.fixture(scope="module")
 def stop_library(stash: RealStash, stop_stashdb: StashDBSimulator, library: SeededLibrary,
-                 live_run: TaskRun) -> list[ScenePlan]:
+                 live_run: TaskRun, hook_recorder: HookRecorder) -> list[ScenePlan]:
+    # Unload the recorder first: each of the Stop test's hundreds of writes would start its Python.
+    hook_recorder.uninstall()
+    assert [plugin["id"] for plugin in reload_plugins(stash)] == [PLUGIN_ID]
     return seed_stop_library(stash, stop_stashdb, library, STOP_SCENES)
-
-
-def scenes_in_state(plans: list[ScenePlan], tags: dict[str, frozenset[str]]) -> dict[str, list[str]]:
-    state: dict[str, list[str]] = {"untouched": [], "updated": [], "other": []}
-    for plan in plans:
-        current = tags[plan.local_id]
-        kind = ("untouched" if current == plan.initial_tag_ids
-                else "updated" if current == plan.expected_tag_ids else "other")
-        state[kind].append(plan.local_id)
-    return state
 
 
 def test_stop_leaves_every_scene_whole_and_a_rerun_finishes(

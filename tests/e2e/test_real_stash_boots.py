@@ -1,28 +1,19 @@
 """Proof that the end-to-end harness drives a real Stash v0.30.1.
 
-Needs a locally built Stash binary (see stash_server.find_stash_binary). Without
-one the module is skipped, or fails when TAGMANAGER_REQUIRE_E2E=1.
+Needs a Stash binary built by hand (see stash_binary.py). Without one the module
+is skipped, or fails when TAGMANAGER_REQUIRE_E2E=1.
 """
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
 import pytest
 from graphql import parse, validate
 
-from tests.e2e.stash_server import (
-    STASH_BINARY_ENV,
-    STASH_VERSION,
-    RealStash,
-    StashBoxEntry,
-    default_stash_binary_path,
-    find_stash_binary,
-)
+from tests.e2e.stash_log import LogEntry, wait_for_message
+from tests.e2e.stash_server import LOOPBACK_HOST, STASH_VERSION, RealStash, StashBoxEntry
 from tests.shared_schemas import require_stash_schema
-
-REQUIRE_E2E_ENV = "TAGMANAGER_REQUIRE_E2E"
 
 STASH_BOX = StashBoxEntry(
     endpoint="http://127.0.0.1:9/graphql",
@@ -70,6 +61,11 @@ RELOAD_PLUGINS = "mutation { reloadPlugins }"
 PLUGINS_QUERY = "query { plugins { id name } }"
 
 
+# The release check Stash runs as it starts (internal/api/check_version.go): GetLatestRelease
+# asks GitHub's REST API with a 3 s timeout, through http.ProxyFromEnvironment.
+LATEST_RELEASE_URL = "https://api.github.com/repos/stashapp/stash/releases/latest"
+VERSION_CHECK_WAIT_SECONDS = 10.0
+
 ALL_OPERATIONS = [VERSION_QUERY, TAG_CREATE, SCENE_CREATE, FIND_SCENES_WITH_STASH_ID,
                   STASH_BOXES_QUERY, RELOAD_PLUGINS, PLUGINS_QUERY]
 
@@ -79,32 +75,28 @@ def test_operation_is_valid_against_stash_schema(operation: str) -> None:
     assert validate(require_stash_schema(), parse(operation)) == []
 
 
-def _missing_binary(reason: str) -> None:
-    if os.environ.get(REQUIRE_E2E_ENV) == "1":
-        pytest.fail(f"{REQUIRE_E2E_ENV}=1 but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
-def stash_binary() -> Path:
-    binary = find_stash_binary()
-    if binary is None:
-        _missing_binary(
-            f"no Stash {STASH_VERSION} binary: set ${STASH_BINARY_ENV} or place one at "
-            f"{default_stash_binary_path()}")
-    return binary
-
-
-@pytest.fixture(scope="module")
-def stash(stash_binary: Path, tmp_path_factory: pytest.TempPathFactory):
+def stash(real_stash_binary: Path, tmp_path_factory: pytest.TempPathFactory):
     work_dir = tmp_path_factory.mktemp("real-stash")
-    with RealStash(stash_binary, work_dir, stash_boxes=[STASH_BOX]) as server:
+    with RealStash(real_stash_binary, work_dir, stash_boxes=[STASH_BOX]) as server:
         yield server
     assert server.log_file.is_file()
 
 
 def test_reports_version_v0_30_1(stash: RealStash) -> None:
     assert stash.graphql(VERSION_QUERY)["version"]["version"] == STASH_VERSION
+
+
+def test_release_check_fails_against_the_closed_loopback_proxy(stash: RealStash) -> None:
+    # printLatestVersion logs this at error level when the request fails; through the proxy
+    # the failure is "proxyconnect" to the closed port, so GitHub was never reached.
+    expected = (f"Couldn't retrieve latest version: Github API request failed: Get \"{LATEST_RELEASE_URL}\": "
+                f"proxyconnect tcp: dial tcp {LOOPBACK_HOST}:{stash.proxy_port}: connect: connection refused")
+    entries = wait_for_message(stash.log_file, 0, expected, VERSION_CHECK_WAIT_SECONDS)
+    print(f"\nStash's release check: {expected}")
+    assert LogEntry("error", expected) in entries
+    assert not any(entry.message.startswith(("Latest version:", "New version available:", "Version "))
+                   for entry in entries), "Stash got an answer about releases"
 
 
 def test_scene_and_tag_with_stash_ids_read_back(stash: RealStash) -> None:
