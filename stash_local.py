@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from typing import Any, Iterable, Mapping, Sequence
 
 import requests
@@ -21,6 +22,8 @@ log = logging.getLogger("tagManager.stash")
 DEFAULT_TIMEOUT = 60.0
 TAG_PAGE_SIZE = 1000
 ERROR_BODY_EXCERPT = 200
+RETRY_WAITS_SECONDS = (1.0, 2.0, 4.0)  # a timeout, a dropped connection or a 5xx is tried 3 more times
+RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 
 FIND_TAGS_QUERY = """
 query TagManagerFindTags($filter: FindFilterType) {
@@ -117,6 +120,10 @@ class StashAuthError(StashLocalError):
     """Stash answered HTTP 401: the plugin's session or API key is no longer accepted."""
 
 
+class StashUnavailable(StashLocalError):
+    """No usable answer that a later try may get: a timeout, a dropped connection, a 5xx."""
+
+
 class TimeoutHTTPAdapter(HTTPAdapter):
     """Gives every request on a session a timeout unless the caller set one."""
 
@@ -165,15 +172,17 @@ def connect_stash(connection: Mapping[str, Any], *, timeout: float = DEFAULT_TIM
 class LocalStash:
     """What the sync needs from the local Stash, and nothing more."""
 
-    def __init__(self, session: requests.Session, graphql_url: str, *, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, session: requests.Session, graphql_url: str, *, timeout: float = DEFAULT_TIMEOUT,
+                 sleep=time.sleep):
         self.session = session
         self.graphql_url = graphql_url
         self.timeout = timeout
+        self.sleep = sleep
         self.request_count = 0
 
     @classmethod
-    def from_stash_interface(cls, stash, *, timeout: float = DEFAULT_TIMEOUT) -> "LocalStash":
-        return cls(stash.s, stash.url, timeout=timeout)
+    def from_stash_interface(cls, stash, *, timeout: float = DEFAULT_TIMEOUT, sleep=time.sleep) -> "LocalStash":
+        return cls(stash.s, stash.url, timeout=timeout, sleep=sleep)
 
     # -- reads -------------------------------------------------------------------------
 
@@ -253,7 +262,19 @@ class LocalStash:
         return _graphql_data(operation, self._post(operation, query, variables))
 
     def _post(self, operation: str, query: str, variables: dict) -> dict:
-        """The decoded answer of an HTTP 200; StashLocalError for anything else."""
+        """The decoded answer of an HTTP 200, retried after 1, 2 and 4 s while Stash is
+        unavailable; StashLocalError for anything else. Safe for writes too: they only add."""
+        for wait in (*RETRY_WAITS_SECONDS, None):
+            try:
+                return self._post_once(operation, query, variables)
+            except StashUnavailable as exc:
+                if wait is None:
+                    raise
+                log.warning("%s; retrying in %g s", exc, wait)
+                self.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _post_once(self, operation: str, query: str, variables: dict) -> dict:
         self.request_count += 1
         try:
             response = self.session.post(
@@ -262,12 +283,14 @@ class LocalStash:
                 timeout=self.timeout,
             )
         except requests.Timeout:
-            raise StashLocalError(f"Stash {operation}: timed out after {self.timeout:g} s") from None
+            raise StashUnavailable(f"Stash {operation}: timed out after {self.timeout:g} s") from None
         except requests.RequestException as exc:
-            raise StashLocalError(f"Stash {operation}: connection failed ({type(exc).__name__})") from None
+            raise StashUnavailable(f"Stash {operation}: connection failed ({type(exc).__name__})") from None
         excerpt = shorten(response.text, ERROR_BODY_EXCERPT)
         if response.status_code == 401:
             raise StashAuthError(f"Stash {operation}: HTTP 401 Unauthorized")
+        if response.status_code in RETRYABLE_STATUSES:
+            raise StashUnavailable(f"Stash {operation}: HTTP {response.status_code}: {excerpt!r}")
         if response.status_code != 200:
             raise StashLocalError(f"Stash {operation}: HTTP {response.status_code}: {excerpt!r}")
         try:

@@ -81,12 +81,15 @@ class PluginRun(PluginAnswer):
 
 
 def run_plugin_process(sims: RunningSimulators, cwd: Path, *, timeout: float = 10.0,
-                       stashdb_rate: float = 40.0) -> PluginRun:
-    """The real entry point in its own process, fed Stash's stdin JSON, in `cwd`."""
+                       stashdb_rate: float = 40.0, outage_seconds: float | None = None) -> PluginRun:
+    """The real entry point in its own process, fed Stash's stdin JSON, in `cwd`.
+    `outage_seconds`: a shorter outage window than the real 2 minutes."""
     cwd.mkdir(parents=True, exist_ok=True)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("STASH", "PYTHON"))}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("STASH", "PYTHON", "TAGMANAGER_TEST"))}
     env.update(PYTHONPATH=str(REPO_ROOT), TAGMANAGER_TEST_STASHDB_RATE=str(stashdb_rate),
                TAGMANAGER_TEST_TIMEOUT=str(timeout))
+    if outage_seconds is not None:
+        env["TAGMANAGER_TEST_OUTAGE_SECONDS"] = str(outage_seconds)
     stdin = json.dumps(sims.plugin_input({"mode": "sync_scene_tags"}))
     started = time.monotonic()
     try:

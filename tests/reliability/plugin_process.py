@@ -5,8 +5,11 @@ The reliability tier runs thousands of scenes through many faulty runs; at Stash
 two client factories (rate and timeouts, from the environment) and then runs the real
 entry point on the real stdin/stdout/stderr:
 
-    TAGMANAGER_TEST_STASHDB_RATE=40 TAGMANAGER_TEST_TIMEOUT=1 \\
+    TAGMANAGER_TEST_STASHDB_RATE=40 TAGMANAGER_TEST_TIMEOUT=1 TAGMANAGER_TEST_OUTAGE_SECONDS=5 \\
         python -m tests.reliability.plugin_process < stdin.json
+
+The outage window (run_health.OUTAGE_SECONDS, 2 minutes) is shortened only when
+TAGMANAGER_TEST_OUTAGE_SECONDS is set.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import run_health  # noqa: E402
 import tag_manager  # noqa: E402
 from stash_local import LocalStash, connect_stash  # noqa: E402
 from stashdb_api import StashDBClient  # noqa: E402
@@ -33,6 +37,8 @@ def fast_stashdb_client(box):
 
 
 if __name__ == "__main__":
+    if os.environ.get("TAGMANAGER_TEST_OUTAGE_SECONDS"):
+        run_health.OUTAGE_SECONDS = float(os.environ["TAGMANAGER_TEST_OUTAGE_SECONDS"])
     tag_manager.make_local_stash = fast_local_stash
     tag_manager.make_stashdb_client = fast_stashdb_client
     sys.exit(tag_manager.main([]))

@@ -226,7 +226,7 @@ def hostile_worlds(draw) -> HostileWorld:
         endpoint=endpoint, dry_run=draw(one_in(4)),
         exclude_patterns=tuple(draw(st.lists(st.sampled_from(EXCLUDE_PATTERNS), max_size=2))
                                if draw(one_in(4)) else ()),
-        batch_size=draw(st.integers(1, 5)), max_consecutive_failures=draw(st.integers(1, 4)),
+        batch_size=draw(st.integers(1, 5)), outage_seconds=draw(st.sampled_from([0.0, 120.0])),
     )
     return HostileWorld(endpoint, local_tags, scenes, vanished, stashdb_scenes, by_hash, by_id, sync_settings)
 
@@ -292,6 +292,13 @@ class InMemoryLocalStash:
         assert endpoint == self.world.endpoint
         return self.world.snapshot()
 
+    def stash_id_endpoint_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for scene in self.world.scenes.values():
+            for endpoint in {sid.get("endpoint") for sid in scene.get("stash_ids") or [] if isinstance(sid, dict)}:
+                counts[str(endpoint)] = counts.get(str(endpoint), 0) + 1
+        return counts
+
     def scenes_by_ids(self, scene_ids) -> list[dict]:
         present = [i for i in scene_ids if i in self.world.scenes and i not in self.world.vanished]
         return [self.store.scene(self.world, i) for i in present]
@@ -313,9 +320,6 @@ class InMemoryStashDB:
     def find_scenes_by_ids(self, scene_ids) -> list[dict | None]:
         return [copy.deepcopy(self.world.stashdb_scenes[self.world.by_id[i]]) if i in self.world.by_id else None
                 for i in scene_ids]
-
-    def find_scene_by_id(self, scene_id) -> dict | None:
-        return self.find_scenes_by_ids([scene_id])[0]
 
 
 # -- the checks every example must pass -------------------------------------------------
@@ -469,6 +473,10 @@ class WireServers:
         elif operation == "TagManagerSceneIds":
             snapshot = self.world.snapshot()
             data = {"findScenes": {"count": len(snapshot), "scenes": [{"id": i} for i in snapshot]}}
+        elif operation == "TagManagerStashIdEndpoints":
+            counts = InMemoryLocalStash(self.world, self.store).stash_id_endpoint_counts()
+            scenes = [{"stash_ids": [{"endpoint": endpoint}]} for endpoint, count in counts.items() for _ in range(count)]
+            data = {"findScenes": {"scenes": scenes}}
         elif operation == "TagManagerScenesByIds":
             scenes = InMemoryLocalStash(self.world, self.store).scenes_by_ids(variables["ids"])
             data = {"findScenes": {"scenes": scenes}}

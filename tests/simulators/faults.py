@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable
 HTTP_500 = "http_500"
 HTTP_502_HTML = "http_502_html"
 HTTP_503 = "http_503"
+HTTP_504 = "http_504"
 HTTP_429 = "http_429"
 HANG = "hang"
 DROP = "drop"
@@ -44,7 +45,7 @@ FK_ERROR = "fk_error"
 
 #: Kinds that replace or delay the whole HTTP answer.
 ANSWER_KINDS = frozenset(
-    {HTTP_500, HTTP_502_HTML, HTTP_503, HTTP_429, HANG, DROP, INVALID_JSON, AUTH_REVOKED}
+    {HTTP_500, HTTP_502_HTML, HTTP_503, HTTP_504, HTTP_429, HANG, DROP, INVALID_JSON, AUTH_REVOKED}
 )
 #: Kinds that alter a successful GraphQL answer.
 RESULT_KINDS = frozenset({WRONG_LENGTH, PARTIAL_ERRORS})

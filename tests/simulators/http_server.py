@@ -67,6 +67,8 @@ def _fault_answer(rule: FaultRule) -> HTTPAnswer:
     if kind == fault_kinds.HTTP_502_HTML:
         body = b"<html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1></body></html>"
         return HTTPAnswer(502, body, "text/html")
+    if kind == fault_kinds.HTTP_504:
+        return HTTPAnswer(504, b"<html><body><h1>504 Gateway Time-out</h1></body></html>", "text/html")
     if kind in (fault_kinds.HTTP_503, fault_kinds.HTTP_429):
         status = 503 if kind == fault_kinds.HTTP_503 else 429
         headers = {"Retry-After": rule.retry_after} if rule.retry_after is not None else {}

@@ -170,6 +170,13 @@ def client_without_waits(box):
     return StashDBClient(box.endpoint, box.api_key, rate_limiter=limiter, sleep=no_wait)
 
 
+def local_stash_without_waits(connection: dict):
+    """The real LocalStash whose retry waits take no time."""
+    from stash_local import LocalStash, connect_stash
+
+    return LocalStash.from_stash_interface(connect_stash(connection), sleep=lambda seconds: None)
+
+
 def run_plugin(servers: FakeServers, stash_dir, args=None, connection=None):
     """(exit code, stdout, stderr) of one plugin run as Stash starts it."""
     stdin = io.StringIO(json.dumps({
@@ -183,11 +190,12 @@ def run_plugin(servers: FakeServers, stash_dir, args=None, connection=None):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_callback(responses.POST, STASH_URL, callback=servers.stash)
         mock.add_callback(responses.POST, STASHDB_URL, callback=servers.stashdb)
-        real_factory, tag_manager.make_stashdb_client = tag_manager.make_stashdb_client, client_without_waits
+        real_factories = tag_manager.make_stashdb_client, tag_manager.make_local_stash
+        tag_manager.make_stashdb_client, tag_manager.make_local_stash = client_without_waits, local_stash_without_waits
         try:
             code = tag_manager.main([], stdin=stdin, stdout=stdout, stderr=stderr)
         finally:
-            tag_manager.make_stashdb_client = real_factory
+            tag_manager.make_stashdb_client, tag_manager.make_local_stash = real_factories
     return code, stdout.getvalue(), stderr.getvalue()
 
 

@@ -9,7 +9,7 @@ import responses
 from graphql import parse, validate
 
 import stash_local
-from stash_local import LocalStash, StashLocalError, build_add_tags_mutation
+from stash_local import LocalStash, StashAuthError, StashLocalError, build_add_tags_mutation
 from tests.shared_schemas import require_stash_schema
 
 URL = "http://127.0.0.1:9999/graphql"
@@ -54,12 +54,36 @@ def test_forty_one_writes_take_two_requests():
     assert len(responses.calls) == 2
 
 
+def no_wait(seconds):
+    return None
+
+
 @responses.activate
-@pytest.mark.parametrize("status, body", [(500, "boom"), (401, ""), (200, "<html>")])
-def test_a_failed_request_raises(status, body):
+@pytest.mark.parametrize("status, body, tries", [(500, "boom", 4), (503, "", 4), (401, "", 1), (200, "<html>", 1),
+                                                 (400, "bad", 1)])
+def test_a_failed_request_raises_after_retries_only_when_a_retry_may_help(status, body, tries):
     responses.add(responses.POST, URL, status=status, body=body)
+    waits = []
     with pytest.raises(StashLocalError):
-        LocalStash(requests.Session(), URL).add_tags_to_scenes([("1", ["2"])])
+        LocalStash(requests.Session(), URL, sleep=waits.append).add_tags_to_scenes([("1", ["2"])])
+    assert len(responses.calls) == tries and waits == [1.0, 2.0, 4.0][:tries - 1]
+
+
+@responses.activate
+def test_a_short_stash_outage_is_ridden_out_by_the_retries():
+    for status in (502, 500, 504):
+        responses.add(responses.POST, URL, status=status, body="down")
+    responses.add(responses.POST, URL, json={"data": {"findScenes": {"scenes": [{"id": "1"}]}}})
+    assert LocalStash(requests.Session(), URL, sleep=no_wait).scenes_by_ids(["1"]) == [{"id": "1"}]
+    assert len(responses.calls) == 4
+
+
+@responses.activate
+def test_a_401_is_an_auth_error_at_once():
+    responses.add(responses.POST, URL, status=401, body="")
+    with pytest.raises(StashAuthError):
+        LocalStash(requests.Session(), URL, sleep=no_wait).scenes_by_ids(["1"])
+    assert len(responses.calls) == 1
 
 
 @responses.activate
@@ -68,7 +92,7 @@ def test_timeout_is_a_stash_error_naming_no_secret():
     session = requests.Session()
     session.headers["ApiKey"] = "secret-123"
     with pytest.raises(StashLocalError) as error:
-        LocalStash(session, URL, timeout=5).scenes_by_ids(["1"])
+        LocalStash(session, URL, timeout=5, sleep=no_wait).scenes_by_ids(["1"])
     assert "timed out after 5 s" in str(error.value) and "secret-123" not in str(error.value)
     assert error.value.__cause__ is None
 
@@ -97,3 +121,17 @@ def test_connection_gives_stashapi_session_a_timeout(monkeypatch):
     with pytest.raises(Exception):
         stash_local.connect_stash({"Scheme": "http", "Host": "0.0.0.0", "Port": 1}, timeout=7)
     assert captured["timeout"] == 7
+
+
+@responses.activate
+def test_the_snapshot_asks_stash_for_the_oldest_update_first():
+    updated = {"1": 30, "2": 10, "3": 20}
+
+    def answer(request):
+        order = json.loads(request.body)["variables"]["filter"]
+        assert order["sort"] == "updated_at"
+        ids = sorted(updated, key=updated.get, reverse=order["direction"] == "DESC")
+        return 200, {}, json.dumps({"data": {"findScenes": {"count": 3, "scenes": [{"id": i} for i in ids]}}})
+
+    responses.add_callback(responses.POST, URL, callback=answer)
+    assert LocalStash(requests.Session(), URL).scene_ids_with_stash_id("https://stashdb.org/graphql") == ["2", "3", "1"]
