@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from run_health import OutageWatch, SyncAborted, session_expired_reason
-from scene_fetcher import Batch, SceneFetcher, describe_scene, first_stash_id
+from scene_fetcher import MAX_REQUESTS_IN_FLIGHT, Batch, SceneFetcher, describe_scene, first_stash_id
 from scene_tag_plan import TagPlan, plan_scene_tags
 from short_text import format_duration, shorten, shorten_names
 from stash_local import StashAuthError
@@ -52,6 +52,7 @@ class SyncSettings:
     batch_size: int = BATCH_SIZE
     outage_seconds: float | None = None                      # None: run_health.OUTAGE_SECONDS
     session_age_seconds: int | None = None                   # set when the plugin runs on a login session
+    requests_in_flight: int = MAX_REQUESTS_IN_FLIGHT         # StashDB requests waiting for answers at once
 
 
 class Progress:
@@ -105,7 +106,7 @@ class SceneTagSync:
             self.progress.total = len(scene_ids)
             self._warn_if_longer_than_session(len(scene_ids))
             fetcher = SceneFetcher(self.local, self.stashdb, self.settings.endpoint, self.settings.batch_size,
-                                   self.settings.outage_seconds)
+                                   self.settings.outage_seconds, self.settings.requests_in_flight)
             deferred = self._attempt(fetcher, scene_ids, last_attempt=False)
             if deferred:
                 self.stats.deferred = len(deferred)

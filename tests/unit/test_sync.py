@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from scene_fetcher import MAX_REQUESTS_IN_FLIGHT
 from stashdb_api import StashDBAuthError
 from stashdb_scene_sync import SyncSettings, sync_scene_tags
 from sync_stats import Outcome
@@ -217,7 +218,7 @@ def test_rejected_key_stops_the_run_at_once(caplog):
     with caplog.at_level(logging.ERROR, logger="tagManager"):
         stats = sync_scene_tags(local, stashdb, live())
     assert stats.aborted and "API key" in stats.aborted
-    assert len(stashdb.calls) == 2
+    assert len(stashdb.calls) <= 1 + MAX_REQUESTS_IN_FLIGHT  # what was already on its way, no more
     assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
     assert stats.scenes_processed == 40
     assert stats.scenes_processed + stats.scenes_not_processed == 100
@@ -246,7 +247,7 @@ def test_stashdb_failing_for_the_whole_outage_window_stops_the_run():
     stashdb.errors = [stashdb_error() for _ in range(1000)]
     stats = sync_scene_tags(local, stashdb, live(outage_seconds=0))
     assert stats.aborted and stats.aborted.startswith("StashDB gave nothing usable")
-    assert len(stashdb.calls) == 1
+    assert len(stashdb.calls) <= MAX_REQUESTS_IN_FLIGHT
     assert stats.scenes_processed + stats.scenes_not_processed == 480
 
 
@@ -390,7 +391,7 @@ def test_write_batch_plans_writes_and_sets_each_result():
 def test_pass_two_asks_as_soon_as_forty_scenes_wait():
     local, stashdb = build(95)
     stashdb.by_oshash.clear()  # fingerprints are asked, and settle nothing
-    sync_scene_tags(local, stashdb, live())
+    sync_scene_tags(local, stashdb, live(requests_in_flight=1))
     assert [(kind, len(asked)) for kind, asked in stashdb.calls] == [
         ("fingerprints", 40), ("ids", 40), ("fingerprints", 40), ("ids", 40), ("fingerprints", 15), ("ids", 15)]
 
@@ -400,3 +401,30 @@ def test_the_dry_run_cap_is_exactly_two_hundred_scenes(scenes, previewed):
     local, stashdb = build(scenes)
     stats = sync_scene_tags(local, stashdb, SyncSettings(endpoint=ENDPOINT, dry_run=True))
     assert stats.scenes_processed == previewed and stats.scenes_not_processed == scenes - previewed
+
+
+def test_stashdb_requests_overlap_up_to_the_limit_and_never_beyond():
+    import threading
+    import time
+
+    local, stashdb = build(40 * 12)
+    stashdb.by_oshash.clear()
+    lock, waiting = threading.Lock(), {"now": 0, "most": 0}
+    real_by_fingerprints, real_by_ids = stashdb.find_scenes_by_fingerprints, stashdb.find_scenes_by_ids
+
+    def slow(answer):
+        def call(argument):
+            with lock:
+                waiting["now"] += 1
+                waiting["most"] = max(waiting["most"], waiting["now"])
+            time.sleep(0.05)  # a StashDB that takes its time to answer
+            with lock:
+                waiting["now"] -= 1
+            return answer(argument)
+        return call
+
+    stashdb.find_scenes_by_fingerprints, stashdb.find_scenes_by_ids = slow(real_by_fingerprints), slow(real_by_ids)
+    stats = sync_scene_tags(local, stashdb, live(requests_in_flight=3))
+    assert waiting["most"] == 3
+    assert stats.count(Outcome.UPDATED) == 480 and stats.found_by_id == 480
+    assert [len(ids) for kind, ids in stashdb.calls if kind == "ids"] == [40] * 12
