@@ -33,6 +33,7 @@ from plugin_io import (
     read_plugin_input,
     write_plugin_result,
 )
+from requirements_check import report_requirements_problem, requirements_problem
 from run_config import (
     SETTING_DRY_RUN,
     ConfigError,
@@ -85,6 +86,9 @@ def plugin_report_dir(connection: Mapping[str, Any]) -> Path:
 def main(argv: list[str] | None = None, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout,
          stderr: IO[str] = sys.stderr, environ: Mapping[str, str] = os.environ) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    problem = requirements_problem()  # before anything imports requests or stashapi
+    if problem is not None:
+        return report_requirements_problem(problem, plugin_mode=not argv, stdin=stdin, stdout=stdout, stderr=stderr)
     if argv:
         return run_command_line(argv, stderr, environ)
     return run_plugin(stdin, stdout, stderr)
