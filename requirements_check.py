@@ -97,5 +97,5 @@ def report_requirements_problem(problem: RequirementsProblem, *, plugin_mode: bo
             stdin.read()  # Stash writes its JSON and closes stdin; take it, though nothing in it is needed
         except (OSError, ValueError):
             pass
-        write_plugin_result(stdout, None, "\n".join(lines))
+        write_plugin_result(stdout, None, "\n".join(lines), SecretRedactor())
     return 1

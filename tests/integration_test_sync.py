@@ -90,12 +90,12 @@ def test_dry_run_against_real_servers_changes_nothing(env, local, tmp_path):
     stderr = io.StringIO()
     code = tag_manager.main(["sync", "--dry-run", "--report-dir", str(tmp_path)], stderr=stderr,
                             environ={key: env[key] for key in CREDENTIAL_KEYS})
-    assert code in (0, 2), stderr.getvalue()[-3000:]
     reports = list(tmp_path.glob("*/summary.json"))
     assert len(reports) == 1, f"expected one report under {tmp_path}, found {reports}"
     summary = json.loads(reports[0].read_text(encoding="utf-8"))
     problem = nothing_examined(summary, env["STASHDB_URL"])
     assert problem is None, problem
+    assert code in (0, 2), stderr.getvalue()[-3000:]
     assert scene_tags(local, scene_ids) == before
     assert "Summary (DRY RUN" in stderr.getvalue()
 
@@ -134,7 +134,7 @@ def test_can_update_scene_tags_on_a_test_scene(env, local):
     assert candidates, f"scene {scene_id} already has every local tag; pick another {WRITE_SCENE_KEY}"
     added = candidates[0]
     try:
-        local.add_tags(scene_id, [added])
+        assert local.add_tags_to_scenes([(scene_id, [added])]) == {scene_id: None}
         assert scene_tags(local, [scene_id])[scene_id] == sorted([*original, added])
     finally:
         remove_tag(local, scene_id, added)
