@@ -474,7 +474,7 @@ class Outage:
 
 OUTAGES = {
     "stashdb": Outage("StashDB fails every request after the 5th", "stashdb", {"after": 5}, "StashDB"),
-    "stashdb-real-window": Outage("StashDB fails every request after the 5th, real 2-minute window", "stashdb",
+    "stashdb-real-window": Outage("StashDB fails every request after the 5th", "stashdb",
                                   {"after": 5}, "StashDB", REAL_OUTAGE_SECONDS, real_window=True),
     "stash-reads": Outage("Stash fails every scene read after the 2nd", "stash",
                           {"after": 2, "operation": SCENE_READ_OPERATION}, "Stash reads"),
