@@ -20,7 +20,7 @@ from report_reader import ReportNotFound, choose_report, read_unmatched
 from run_config import ConfigError, exclude_patterns
 from stashdb_api import StashDBAuthError, StashDBError
 from stashdb_tag import StashDBTag
-from tag_matching import TagCache, TagExcluder, match_stashdb_tag_to_local
+from tag_matching import TagCache, TagExcluder, id_order, match_stashdb_tag_to_local
 from tag_resolution import (GLOBAL_PATTERNS_NOTE, SKIPPED, ResolutionError, TagCreation, TagCreator,
                             exclude_tag, link_tag)
 from tag_suggestions import SuggestionIndex
@@ -145,7 +145,7 @@ def unmatched_tags(args: dict, context: OperationContext) -> dict:
                 {"id": stashdb_id, "name": tag.name}, cache, context.endpoint) is not None:
             resolved += 1
             continue
-        rows.append(_unmatched_row(tag, list(dict.fromkeys(scene_ids))))
+        rows.append(_unmatched_row(tag, sorted(set(scene_ids), key=id_order)))
     rows.sort(key=lambda row: (-row["scenes"], row["name"].casefold(), row["stashdb_id"]))
     for row in rows:
         row["suggestions"] = [s.as_dict() for s in index.suggest(row["name"], row["aliases"])]
