@@ -48,12 +48,17 @@ class UnmatchedInReport:
 
 def report_folders(parent: Path) -> list[ReportFolder]:
     """Every report folder with a readable run.json, newest first (by start time, then name)."""
+
+    def started(folder: ReportFolder) -> float:
+        value = folder.run.get("started_epoch")
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
     found = []
     for path in parent.iterdir() if parent.is_dir() else ():
         run = _json_object(path / RUN_FILE)
         if run is not None:
             found.append(ReportFolder(path, run))
-    return sorted(found, key=lambda f: (str(f.run.get("started_at") or ""), f.name), reverse=True)
+    return sorted(found, key=lambda f: (started(f), f.name), reverse=True)
 
 
 def choose_report(parent: Path, endpoint: str, name: str | None = None) -> ReportFolder:

@@ -57,7 +57,8 @@ class RunReport:
         folder = _unused_folder(parent / f"{time.strftime('%Y%m%d-%H%M%S')}-{label}")
         folder.mkdir(parents=True)
         self.folder = folder
-        text = json.dumps({**run_info, "started_at": now_iso()}, indent=2, ensure_ascii=False)
+        text = json.dumps({**run_info, "started_at": now_iso(), "started_epoch": time.time()}, indent=2,
+                          ensure_ascii=False)
         (folder / RUN_FILE).write_text(self.redact(text), encoding="utf-8")
         self._csv_file = open(folder / "scenes.csv", "wb")
         self._json_file = open(folder / SCENES_JSON_FILE, "wb")

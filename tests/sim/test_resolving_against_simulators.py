@@ -124,3 +124,28 @@ def test_resolved_tags_leave_the_listing(loop):
     gone = {loop["to_link"]["stashdb_id"], loop["to_exclude"]["stashdb_id"], *(t["stashdb_id"] for t in loop["to_create"])}
     assert not gone & {t["stashdb_id"] for t in output["tags"]}
     assert output["resolved_since_report"] == len(gone)
+
+
+def test_sync_create_missing_creates_each_tag_once_and_a_second_run_does_nothing(tmp_path):
+    library = generate_library(120, seed=5)
+    settings = {**SETTINGS, "syncDryRun": False, "syncCreateMissing": True}
+    with start_simulators(library) as sims:
+        dry_code, dry, _ = run(sims, tmp_path, {"mode": "sync_scene_tags", "full_dry_run": "true"},
+                               {**SETTINGS, "syncCreateMissing": True})
+        assert dry_code == 0 and sims.stash.tag_log == [] and sims.stash.mutation_log.applied() == []
+        code, first, _ = run(sims, tmp_path, {"mode": "sync_scene_tags"}, settings)
+        created = [entry for entry in sims.stash.tag_log if entry[0] == "tagCreate"]
+        writes_after_first = len(sims.stash.mutation_log.applied())
+        again_code, again, _ = run(sims, tmp_path, {"mode": "sync_scene_tags"}, settings)
+        local_tags, after = sims.stash.local_tags(), sims.stash.tags_snapshot()
+        patterns = list(sims.stash.exclude_tag_patterns)
+    assert code == again_code == 0
+    unmatched = library.expected_summary.unmatched_tag_counts
+    assert dry["output"]["tags_would_create"] == len(unmatched) == first["output"]["tags_created"] == len(created)
+    assert first["output"]["unmatched_tags_distinct"] == 0
+    assert again["output"]["tags_created"] == 0 and again["output"]["outcomes"]["updated"] == 0
+    assert len(sims.stash.tag_log) == len(created) and len(sims.stash.mutation_log.applied()) == writes_after_first
+    now = compute_outcomes(local_tags, library.local_scenes, library.stashdb_tags, library.stashdb_scenes,
+                           library.endpoint, patterns)
+    assert all(set(after[s]) == set(now[s].expected_tag_ids) for s in after)
+    assert all(not outcome.unmatched_tag_names for outcome in now.values())

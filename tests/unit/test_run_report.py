@@ -67,3 +67,12 @@ def test_a_killed_runs_report_is_read_as_far_as_it_goes(tmp_path):
     assert found.summary is None
     assert found.scene_ids == {"sdb-rope": ["1", "2"], "sdb-gag": ["2"]}
     assert found.tags == {"sdb-rope": rope}
+
+
+def test_the_newest_report_wins_even_within_one_second(tmp_path):
+    from report_reader import choose_report
+
+    for label in ("sync", "dry-run", "sync"):  # names sort otherwise: "...-dry-run" < "...-sync" < "...-sync-2"
+        RunReport(tmp_path, label=label, run_info={"endpoint": "E", "targeted": False}).close()
+    newest = max(tmp_path.iterdir(), key=lambda p: json.loads((p / "run.json").read_text())["started_epoch"])
+    assert choose_report(tmp_path, "E").path == newest
