@@ -25,15 +25,16 @@ from .text_rules import ascii_fold, natural_key
 BLANK_NAME = "tag name must not be blank"
 
 
-def like(pattern: str, value: str) -> bool:
-    """SQLite ``value LIKE pattern`` without ESCAPE."""
+def like_pattern(pattern: str) -> re.Pattern:
+    """SQLite ``LIKE pattern`` without ESCAPE, for ``fullmatch`` on ``ascii_fold`` text."""
     regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in ascii_fold(pattern))
-    return re.fullmatch(regex, ascii_fold(value), re.DOTALL) is not None
+    return re.compile(regex, re.DOTALL)
 
 
 def _first_holder(store: LocalStore, text: str, by_alias: bool) -> LocalTag | None:
+    pattern = like_pattern(text)
     hits = [t for t in store.tags.values()
-            if any(like(text, held) for held in (t.aliases if by_alias else (t.name,)))]
+            if any(pattern.fullmatch(ascii_fold(held)) for held in (t.aliases if by_alias else (t.name,)))]
     return min(hits, key=lambda t: (natural_key(t.name), t.id)) if hits else None
 
 
