@@ -50,7 +50,8 @@ class _Ask:
 
 class SceneFetcher:
     def __init__(self, local, stashdb, endpoint: str, batch_size: int, outage_window: float | None = None,
-                 requests_in_flight: int = MAX_REQUESTS_IN_FLIGHT):
+                 requests_in_flight: int = MAX_REQUESTS_IN_FLIGHT, *, skip_organized: bool = False):
+        self.skip_organized = skip_organized
         self.local = local
         self.stashdb = stashdb
         self.endpoint = endpoint
@@ -128,7 +129,11 @@ class SceneFetcher:
         by_id = {str(scene.get("id")): scene for scene in scenes if isinstance(scene, dict)}
         gone = [SceneResult(scene_id, outcome=Outcome.ERROR, message="scene no longer in Stash")
                 for scene_id in batch_ids if scene_id not in by_id]
-        return gone, [by_id[scene_id] for scene_id in batch_ids if scene_id in by_id]
+        scenes = [by_id[scene_id] for scene_id in batch_ids if scene_id in by_id]
+        if self.skip_organized:
+            gone += [SceneResult(s["id"], s, outcome=Outcome.ORGANIZED) for s in scenes if s.get("organized") is True]
+            scenes = [scene for scene in scenes if scene.get("organized") is not True]
+        return gone, scenes
 
     # -- pass 1 ------------------------------------------------------------------------
 

@@ -567,6 +567,64 @@ def scenes_page_status(sim):
     return gql(sim.url, SCENES_QUERY, {"ids": ["1"]}, key(sim)).status_code
 
 
+TAG_CREATE = """mutation C($input: TagCreateInput!) {
+  tagCreate(input: $input) { id name description aliases stash_ids { endpoint stash_id } parents { id } } }"""
+TAG_UPDATE = """mutation U($input: TagUpdateInput!) {
+  tagUpdate(input: $input) { id name aliases stash_ids { endpoint stash_id } } }"""
+CONFIGURE_SCRAPING = """mutation S($input: ConfigScrapingInput!) {
+  configureScraping(input: $input) { excludeTagPatterns } }"""
+
+
+def tag_write(sim, query, tag_input):
+    body = gql(sim.url, query, {"input": tag_input}, key(sim)).json()
+    return body.get("data"), [e["message"] for e in body.get("errors") or []]
+
+
+@pytest.mark.parametrize("tag_input, message", [
+    ({"name": "ANAL"}, "tag with name 'ANAL' already exists"),             # LIKE: ASCII case aside
+    ({"name": "keep"}, "name 'keep' is used as alias for 'Kept'"),
+    ({"name": "New", "aliases": ["blonde"]}, "tag with name 'blonde' already exists"),
+    ({"name": "New", "aliases": ["K__p"]}, "name 'K__p' is used as alias for 'Kept'"),  # wildcards in the new text
+    ({"name": "  "}, "tag name must not be blank"),
+    ({"name": "New", "aliases": ["Twice", "Twice"]}, "UNIQUE constraint failed: tag_aliases.alias"),
+])
+def test_tag_create_refuses_a_name_or_alias_another_tag_holds(stash, tag_input, message):
+    data, errors = tag_write(stash, TAG_CREATE, tag_input)
+    assert data == {"tagCreate": None} and errors == [message]
+    assert len(stash.local_tags()) == 3
+
+
+def test_tag_create_trims_and_a_unicode_case_twin_is_accepted(stash):
+    data, errors = tag_write(stash, TAG_CREATE, {"name": " Ánal ", "aliases": [" Butt "], "description": "d",
+                                                 "stash_ids": [{"endpoint": ENDPOINT, "stash_id": "x"}],
+                                                 "parent_ids": ["2"]})
+    assert errors == []
+    assert data["tagCreate"] == {"id": "4", "name": "Ánal", "description": "d", "aliases": ["Butt"],
+                                 "stash_ids": [{"endpoint": ENDPOINT, "stash_id": "x"}], "parents": [{"id": "2"}]}
+
+
+def test_tag_update_replaces_the_lists_it_is_given_and_keeps_the_rest(stash):
+    data, errors = tag_write(stash, TAG_UPDATE, {"id": "1", "aliases": ["Buttsex"]})
+    assert errors == [] and data["tagUpdate"]["stash_ids"] == [{"endpoint": ENDPOINT, "stash_id": TAG_A.id}]
+    data, _ = tag_write(stash, TAG_UPDATE, {"id": "1", "stash_ids": [{"endpoint": "E2", "stash_id": "y"}]})
+    assert data["tagUpdate"] == {"id": "1", "name": "Anal", "aliases": ["Buttsex"],
+                                 "stash_ids": [{"endpoint": "E2", "stash_id": "y"}]}
+    _, errors = tag_write(stash, TAG_UPDATE, {"id": "2", "aliases": ["buttsex"]})
+    assert errors == ["name 'buttsex' is used as alias for 'Anal'"]
+    _, errors = tag_write(stash, TAG_UPDATE, {"id": "1", "aliases": ["Anal"]})  # its own name: Stash allows it
+    assert errors == []
+    _, errors = tag_write(stash, TAG_UPDATE, {"id": "99", "name": "x"})
+    assert errors == ["tag with id 99 not found"]
+
+
+def test_configure_scraping_replaces_the_pattern_list_and_refuses_a_bad_one(stash):
+    data, errors = tag_write(stash, CONFIGURE_SCRAPING, {"excludeTagPatterns": ["^a$", "b"]})
+    assert errors == [] and data["configureScraping"]["excludeTagPatterns"] == ["^a$", "b"]
+    data, errors = tag_write(stash, CONFIGURE_SCRAPING, {"excludeTagPatterns": ["("]})
+    assert errors and "tag exclusion pattern '(' invalid" in errors[0]
+    assert stash.exclude_tag_patterns == ["^a$", "b"]
+
+
 def test_find_tags_paging_and_stash_ids(stash):
     body = gql(stash.url, TAGS_QUERY, {"filter": {"per_page": 2, "page": 2, "sort": "name"}}, key(stash)).json()
     assert body["data"]["findTags"]["count"] == 3

@@ -305,7 +305,8 @@ def test_report_receives_one_row_per_scene():
         incomplete = None
 
         def scene(self, *row):
-            self.append(row)
+            *columns, unmatched = row
+            self.append((*columns, [tag.stashdb_id for tag in unmatched]))
 
         def flush(self):
             pass
@@ -315,9 +316,9 @@ def test_report_receives_one_row_per_scene():
     rows = Rows()
     sync_scene_tags(local, stashdb, live(), report=rows)
     assert sorted(rows) == [
-        ("1", "Title 1", "sdb-scene-1", "updated", ["Anal", "Blonde", "Big Tits"], ""),
-        ("2", "Title 2", "sdb-scene-2", "not_found", [], ""),
-        ("3", "Title 3", "sdb-scene-3", "updated", ["Anal", "Blonde", "Big Tits"], ""),
+        ("1", "Title 1", "sdb-scene-1", "updated", ["Anal", "Blonde", "Big Tits"], "", ["sdb-x"]),
+        ("2", "Title 2", "sdb-scene-2", "not_found", [], "", []),
+        ("3", "Title 3", "sdb-scene-3", "updated", ["Anal", "Blonde", "Big Tits"], "", ["sdb-x"]),
     ]
 
 
@@ -428,3 +429,65 @@ def test_stashdb_requests_overlap_up_to_the_limit_and_never_beyond():
     assert waiting["most"] == 3
     assert stats.count(Outcome.UPDATED) == 480 and stats.found_by_id == 480
     assert [len(ids) for kind, ids in stashdb.calls if kind == "ids"] == [40] * 12
+
+
+# -- syncCreateMissing and syncSkipOrganized ------------------------------------------------
+
+ROPE = {"id": "sdb-rope", "name": "Rope", "description": "Tied up.", "aliases": ["Shibari", "Blonde"],
+        "category": {"name": "Action"}, "deleted": False}
+
+
+def build_with_missing_tags(n_scenes=3):
+    local, stashdb = build(n_scenes)
+    for scene in stashdb.scenes.values():
+        scene["tags"] = [*scene["tags"], ROPE, {"id": "sdb-gone", "name": "Gone", "deleted": True}]
+    return local, stashdb
+
+
+def test_create_missing_makes_each_unmatched_tag_once_and_adds_it_to_the_scenes(caplog):
+    local, stashdb = build_with_missing_tags()
+    with caplog.at_level(logging.INFO, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, live(create_missing=True))
+    names = [tag["name"] for tag in local.created_tags]
+    assert names == ["Unknown Tag", "Rope"]
+    rope = local.created_tags[1]
+    assert rope["description"] == "Tied up." and rope["aliases"] == ["Shibari"]  # "Blonde" is tag 2's name
+    assert rope["stash_ids"] == [{"endpoint": ENDPOINT, "stash_id": "sdb-rope"}]
+    rope_id = next(t["id"] for t in local.tags if t["name"] == "Rope")
+    for scene_id in ("1", "2", "3"):
+        assert rope_id in local.tag_ids(scene_id)
+    assert stats.tags_created == 2 and stats.tag_creations_skipped == 1  # "Gone" is deleted on StashDB
+    assert stats.top_unmatched() == [("Gone", 3)]
+    assert any("Not creating local tag 'Gone'" in r.getMessage() for r in caplog.records)
+    again = sync_scene_tags(local, stashdb, live(create_missing=True))
+    assert again.tags_created == 0 and again.count(Outcome.UNCHANGED) == 3 and len(local.created_tags) == 2
+
+
+def test_create_missing_in_a_dry_run_lists_and_counts_what_it_would_create(caplog):
+    local, stashdb = build_with_missing_tags()
+    with caplog.at_level(logging.INFO, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, SyncSettings(endpoint=ENDPOINT, dry_run=True, create_missing=True))
+    assert local.created_tags == [] and local.writes == []
+    assert stats.tags_would_create == 2
+    lines = [r.getMessage() for r in caplog.records if "would create local tag" in r.getMessage()]
+    assert lines == ["[DRY RUN] would create local tag 'Unknown Tag' from StashDB tag sdb-x",
+                     "[DRY RUN] would create local tag 'Rope' from StashDB tag sdb-rope "
+                     "(aliases left out: 'Blonde': local tag 'Blonde' (id 2) has it as its name)"]
+    assert any("local tags that would be created from StashDB tags: 2" in r.getMessage() for r in caplog.records)
+
+
+def test_without_the_setting_nothing_is_created():
+    local, stashdb = build_with_missing_tags()
+    stats = sync_scene_tags(local, stashdb, live())
+    assert local.created_tags == [] and stats.tags_created == 0
+
+
+def test_skip_organized_leaves_organized_scenes_alone_and_counts_them():
+    local, stashdb = build(4)
+    local.scenes["2"]["organized"] = local.scenes["4"]["organized"] = True
+    stats = sync_scene_tags(local, stashdb, live(skip_organized=True))
+    assert sorted(scene_id for scene_id, _ in local.writes) == ["1", "3"]
+    assert stats.count(Outcome.ORGANIZED) == 2 and stats.as_dict()["outcomes"]["skipped_organized"] == 2
+    asked = [scene for kind, batches in stashdb.calls if kind == "fingerprints" for scene in batches]
+    assert len(asked) == 2  # organized scenes are not even looked up
+    assert sync_scene_tags(local, stashdb, live()).count(Outcome.UPDATED) == 2  # off: they are synced
