@@ -126,29 +126,27 @@ def scene_id_variable(index: int) -> str:
     return f"id{int(index)}"
 
 
-@functools.lru_cache(maxsize=None)
-def build_find_scenes_by_ids_query(count: int) -> str:
-    """The aliased findScene document for ``count`` ids (1..40), cached per count."""
+def _aliased_query(count: int, field_template: str, query_template: str, fragment: str) -> str:
+    """`count` aliased root fields (1..40), each with its own id variable."""
     if isinstance(count, bool) or not isinstance(count, int):
         raise TypeError("count must be an int")
     if not 1 <= count <= MAX_SCENES_PER_REQUEST:
         raise ValueError(f"count must be between 1 and {MAX_SCENES_PER_REQUEST}")
     variables = ", ".join(_ALIASED_VARIABLE_TEMPLATE.format(index=i) for i in range(count))
-    fields = "\n".join(_ALIASED_FIELD_TEMPLATE.format(index=i) for i in range(count))
-    query = _ALIASED_QUERY_TEMPLATE.format(variables=variables, fields=fields)
-    return query + SCENE_FIELDS_FRAGMENT
+    fields = "\n".join(field_template.format(index=i) for i in range(count))
+    return query_template.format(variables=variables, fields=fields) + fragment
+
+
+@functools.lru_cache(maxsize=None)
+def build_find_scenes_by_ids_query(count: int) -> str:
+    """The aliased findScene document for ``count`` ids (1..40), cached per count."""
+    return _aliased_query(count, _ALIASED_FIELD_TEMPLATE, _ALIASED_QUERY_TEMPLATE, SCENE_FIELDS_FRAGMENT)
 
 
 @functools.lru_cache(maxsize=None)
 def build_find_tags_by_ids_query(count: int) -> str:
     """The aliased findTag document for ``count`` ids (1..40), cached per count."""
-    if isinstance(count, bool) or not isinstance(count, int):
-        raise TypeError("count must be an int")
-    if not 1 <= count <= MAX_SCENES_PER_REQUEST:
-        raise ValueError(f"count must be between 1 and {MAX_SCENES_PER_REQUEST}")
-    variables = ", ".join(_ALIASED_VARIABLE_TEMPLATE.format(index=i) for i in range(count))
-    fields = "\n".join(_ALIASED_TAG_FIELD_TEMPLATE.format(index=i) for i in range(count))
-    return _ALIASED_TAG_QUERY_TEMPLATE.format(variables=variables, fields=fields) + TAG_FIELDS_FRAGMENT
+    return _aliased_query(count, _ALIASED_TAG_FIELD_TEMPLATE, _ALIASED_TAG_QUERY_TEMPLATE, TAG_FIELDS_FRAGMENT)
 
 
 # --------------------------------------------------------------------------
