@@ -77,9 +77,9 @@
   }
 
   function Section(props) {
+    // Stash's theme pads a .card itself: a heading and the content, no Card.Header/Body.
     return h(B.Card, { className: "tag-manager-section mb-3", id: props.id },
-      h(B.Card.Header, null, h("h2", { className: "h5 mb-0" }, props.title)),
-      h(B.Card.Body, null, props.children));
+      h("h2", { className: "h5 mb-3" }, props.title), props.children);
   }
 
   // -- 1. the mode -------------------------------------------------------------------------
@@ -214,7 +214,7 @@
               h("th", null, h(B.Form.Check, { type: "checkbox", id: "tm-select-page", "aria-label": "Select this page",
                 checked: page.items.length > 0 && page.items.every(function (t) { return props.selection[t.stashdb_id]; }),
                 onChange: function () { props.onToggleAll(page.items); } })),
-              h("th", null, "StashDB tag"), h("th", null, "Scenes"), h("th", null, "Resolve"))),
+              h("th", null, "StashDB tag"), h("th", { className: "text-right" }, "Scenes"), h("th", null, "Resolve"))),
             h("tbody", null, page.items.map(function (tag) {
               return h(TagRow, { key: tag.stashdb_id, tag: tag, endpoint: listing.endpoint, state: props.resolved[tag.stashdb_id],
                 selected: props.selection[tag.stashdb_id], busy: props.busy, synced: props.synced, onToggle: props.onToggle,
@@ -238,8 +238,8 @@
       h("p", null, count ? count + " scene" + (count === 1 ? "" : "s") + " carry the tags resolved here." :
         "Link, create or exclude tags above; their scenes are then listed here."),
       mode.dryRun && count ? h("p", { className: "text-warning" }, "The mode is Dry run: this run writes nothing. Switch to Live above to write the tags.") : null,
-      h(B.Button, { variant: mode.dryRun ? "secondary" : "danger", disabled: props.busy || !count, onClick: props.onSync },
-        "Sync the affected scenes" + (mode.dryRun ? " (dry run)" : "")),
+      h("div", { className: "tm-buttons" }, h(B.Button, { variant: mode.dryRun ? "secondary" : "danger", disabled: props.busy || !count, onClick: props.onSync },
+        "Sync the affected scenes" + (mode.dryRun ? " (dry run)" : ""))),
       props.outcome ? h(B.Alert, { variant: props.outcome.ok ? "success" : "danger", className: "mt-3 mb-0", "data-testid": "sync-outcome" }, props.outcome.text) : null);
   }
 
@@ -293,7 +293,7 @@
           return Object.keys(known).map(function (id) { return known[id]; });
         });
       }, function (error) {
-        if (mounted.current) { setListing(null); setListingError(errorText(error) + " — run a dry run first."); }
+        if (mounted.current) { setListing(null); setListingError(errorText(error)); }
       });
     }, []);
 
@@ -330,8 +330,7 @@
     function setDryRun(dryRun) {
       setBusy(true);
       writeSetting("syncDryRun", dryRun).then(function (stored) {
-        setSettings(stored); setBusy(false);
-        Toast.success("syncDryRun is now " + (dryRun ? "on (dry run)" : "off (live)"));
+        setSettings(stored); setBusy(false);  // the mode panel shows the change; no toast over the page
       }, function (error) { setBusy(false); fail(error); });
     }
 
