@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from tests.e2e.stash_binary import REQUIRE_E2E_ENV
-from tests.e2e.stash_server import STASH_VERSION, default_stash_ui_binary_path, find_stash_ui_binary
+from tests.e2e.stash_server import STASH_UI_BINARY_ENV, STASH_VERSION, default_stash_ui_binary_path, find_stash_ui_binary
 
 CHROMIUM_ENV = "TAGMANAGER_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -33,7 +33,8 @@ def find_chromium() -> Path | None:
 def missing_reason() -> str | None:
     """Why the tier cannot run here, or None when it can."""
     if find_stash_ui_binary() is None:
-        return (f"no Stash {STASH_VERSION} binary with its real web UI at {default_stash_ui_binary_path()} "
+        looked_at = os.environ.get(STASH_UI_BINARY_ENV) or default_stash_ui_binary_path()
+        return (f"no Stash {STASH_VERSION} binary with its real web UI at {looked_at} "
                 f"(README > Development says how to build one by hand)")
     if find_chromium() is None:
         return f"no chromium on PATH and ${CHROMIUM_ENV} is not set (apt-get install chromium)"
