@@ -40,6 +40,8 @@ REQUIRED_EXTRA_FILES = ("requirements.txt",)
 OPTIONAL_EXTRA_FILES = ("README.md", "LICENSE")
 # Top-level .py files that are tooling, not part of the running plugin.
 NOT_RUNTIME_MODULES = frozenset({"conftest.py", "setup.py"})
+UI_FOLDER = "ui"                      # the page's plain JavaScript and CSS (tagManager.yml's `ui:`)
+UI_SUFFIXES = (".js", ".css")
 
 ZIP_ENTRY_TIME = (1980, 1, 1, 0, 0, 0)
 # Stash creates each file with the entry's mode, so every entry says "regular file, 0644".
@@ -205,7 +207,8 @@ def git_head_commit_date(root: Path) -> str:
 
 
 def runtime_files(root: Path, manifest: PluginManifest) -> list[str]:
-    """The manifest, every top-level module, requirements.txt and the docs that exist."""
+    """The manifest, every top-level module, requirements.txt, the docs that exist, and the
+    page's files in ui/ (its .js and .css, which Stash serves from the plugin folder)."""
     modules = [
         path.name for path in root.glob("*.py") if path.is_file() and path.name not in NOT_RUNTIME_MODULES
     ]
@@ -215,7 +218,9 @@ def runtime_files(root: Path, manifest: PluginManifest) -> list[str]:
     if missing:
         raise PackagingError(f"missing in {root}: {', '.join(missing)}")
     optional = [name for name in OPTIONAL_EXTRA_FILES if (root / name).is_file()]
-    return sorted({manifest.file_name, *modules, *REQUIRED_EXTRA_FILES, *optional})
+    ui = [f"{UI_FOLDER}/{path.name}" for path in (root / UI_FOLDER).glob("*")
+          if path.is_file() and path.suffix in UI_SUFFIXES]
+    return sorted({manifest.file_name, *modules, *REQUIRED_EXTRA_FILES, *optional, *ui})
 
 
 def zip_bytes(root: Path, names: Sequence[str]) -> bytes:

@@ -41,6 +41,7 @@ def install_checkout(plugins_dir: Path, root: Path = REPO_ROOT) -> Path:
     target = plugins_dir / manifest.plugin_id
     target.mkdir(parents=True, exist_ok=True)
     for name in runtime_files(root, manifest):
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target / name)
     return target
 

@@ -35,6 +35,7 @@ def install_plugin_files(plugin_dir: Path) -> None:
     """What a user gets in plugins/tagManager: the plugin's runtime files, no tests."""
     plugin_dir.mkdir(parents=True)
     for name in runtime_files(REPO_ROOT, read_manifest(find_manifest(REPO_ROOT))):
+        (plugin_dir / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / name, plugin_dir / name)
 
 

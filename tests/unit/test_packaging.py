@@ -131,7 +131,9 @@ def test_zip_holds_the_manifest_and_every_top_level_module_at_its_root(repo_buil
     assert "tagManager.yml" in names
     assert top_level_modules <= set(names)
     assert "requirements.txt" in names
-    assert all("/" not in name for name in names), names
+    # Stash's installer writes subfolders (pkg/pkg/store.go MkdirAll): only the page's ui/ is one.
+    assert all("/" not in name or name.startswith("ui/") for name in names), names
+    assert {"ui/tagManagerLogic.js", "ui/tagManager.js", "ui/tagManager.css"} <= set(names)
     assert [name for name in names if name.endswith(".yml")] == ["tagManager.yml"]
     assert names == sorted(names)
 
@@ -186,6 +188,18 @@ def test_zip_holds_exactly_the_runtime_files(tmp_path):
         "README.md", "demoPlugin.yml", "entry.py", "helper.py", "plugin_info.py", "requirements.txt",
     ]
     assert list(built.zipped_files) == zip_names(built.zip_path)
+
+
+def test_zip_holds_the_pages_javascript_and_css_but_nothing_else_of_ui(tmp_path):
+    root = make_plugin_tree(tmp_path / "plugin")
+    (root / "ui").mkdir()
+    for name in ("page.js", "page.css", "notes.txt"):
+        (root / "ui" / name).write_text("/* x */\n", encoding="utf-8")
+
+    built = build_package(root, tmp_path / "dist", date=FIXED_DATE)
+
+    names = zip_names(built.zip_path)
+    assert [name for name in names if name.startswith("ui/")] == ["ui/page.css", "ui/page.js"]
 
 
 def test_zip_files_hold_the_source_bytes(tmp_path):

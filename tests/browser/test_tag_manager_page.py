@@ -1,0 +1,262 @@
+"""tagManager's page in Stash's real web UI, driven by chromium: the whole resolving loop.
+
+A small file-less library in a real-UI Stash v0.30.1 with the StashDB simulator as its
+stash-box. From the page only: a dry run, the table of unmatched tags with their counts,
+one tag linked through its suggestion, one created, one excluded, two created together,
+the mode switched to Live, and "Sync the affected scenes". Then GraphQL shows every scene
+holds exactly the expected tags, and the page shows the outcome. Every request the page
+makes off 127.0.0.1 is aborted and recorded. Screenshots of each step go to
+$TAGMANAGER_SCREENSHOTS (default: a temp folder); the README's two to docs/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from plugin_info import PLUGIN_ID
+from tests.browser.conftest import LoopbackOnly, open_page
+from tests.e2e.plugin_install import configure_plugin, install_checkout, reload_plugins
+from tests.e2e.stash_seed import STASH_CONFIGURATION, all_tags, create_scenes, create_tags, scene_tag_sets
+from tests.e2e.stash_server import RealStash, StashBoxEntry
+from tests.e2e.sync_library import stable_uuid
+from tests.simulators.records import StashDBScene, StashDBTag
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+README_SHOTS = REPO_ROOT / "docs" / "screenshots"
+BOX_NAME = "Simulated StashDB (page)"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+JOB_WAIT_MS = 120_000
+
+ANAL = StashDBTag(stable_uuid("p:anal"), "Anal", ("Anal Sex",), "Action")
+STOCKINGS = StashDBTag(stable_uuid("p:stockings"), "Stockings", (), "Clothing", "Thigh-high hosiery.")
+BIG_TITS = StashDBTag(stable_uuid("p:big"), "Big Tits", ("Big Boobs",), "Body", "Large breasts.")
+WATERMARK = StashDBTag(stable_uuid("p:watermark"), "Watermark (Logo)", (), "Production")
+ROPE = StashDBTag(stable_uuid("p:rope"), "Rope", ("Shibari",), "Action", "Bondage with rope.")
+OUTDOORS = StashDBTag(stable_uuid("p:outdoors"), "Outdoors", (), "Location", "Filmed outside.")
+SCENES = {  # label -> (its StashDB tags, its local tags before the sync)
+    "one": ((ANAL, STOCKINGS, ROPE), ("Keep Me",)),
+    "two": ((BIG_TITS, WATERMARK), ()),
+    "three": ((STOCKINGS, BIG_TITS, ANAL, OUTDOORS), ("Keep Me",)),
+    "four": ((ROPE,), ()),
+    "five": ((ANAL,), ()),
+    "six": ((OUTDOORS,), ()),
+}
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    named = os.environ.get("TAGMANAGER_SCREENSHOTS")
+    folder = Path(named) if named else tmp_path_factory.mktemp("page-screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def stash(stash_ui_binary: Path, stashdb, stashbox_api_key: str, tmp_path_factory):
+    with RealStash(stash_ui_binary, tmp_path_factory.mktemp("stash-page"),
+                   stash_boxes=[StashBoxEntry(stashdb.url, stashbox_api_key, BOX_NAME)]) as server:
+        install_checkout(server.plugins_dir)
+        assert [plugin["id"] for plugin in reload_plugins(server)] == [PLUGIN_ID]
+        yield server
+
+
+@pytest.fixture(scope="module")
+def library(stash: RealStash, stashdb) -> dict:
+    names = ["Anal", "Keep Me", "Stocking"]
+    tag_ids = dict(zip(names, create_tags(stash, [{"name": name} for name in names])))
+    for tag in (ANAL, STOCKINGS, BIG_TITS, WATERMARK, ROPE, OUTDOORS):
+        stashdb.data.add_tag(tag)
+    plans = []
+    for label, (remote_tags, initial) in SCENES.items():
+        remote = StashDBScene(stable_uuid("p:scene:" + label), f"StashDB {label}", tuple(t.id for t in remote_tags))
+        stashdb.data.add_scene(remote)
+        plans.append({"title": f"Page {label}", "stash_ids": [{"endpoint": stashdb.url, "stash_id": remote.id}],
+                      "tag_ids": [tag_ids[name] for name in initial]})
+    scene_ids = dict(zip(SCENES, create_scenes(stash, plans)))
+    # The endpoint is set as a user would in Settings; syncDryRun stays unset (the page must say so).
+    configure_plugin(stash, {"syncEndpoint": BOX_NAME})
+    return {"tag_ids": tag_ids, "scene_ids": scene_ids, "before": scene_tag_sets(stash)}
+
+
+def close_release_notes(page) -> None:
+    """A fresh config shows Stash's Release Notes over every page once."""
+    dialog = page.locator(".modal-dialog", has_text="Release Notes")
+    try:
+        dialog.wait_for(state="visible", timeout=8_000)
+    except Exception:  # noqa: BLE001 - playwright's TimeoutError: no modal this time
+        return
+    dialog.locator(".modal-footer button").last.click()
+    dialog.wait_for(state="hidden")
+
+
+def row(page, name: str):
+    return page.locator("tr[data-testid=tag-row]", has=page.locator("td.tm-name > a", has_text=re.compile(f"^{re.escape(name)}$")))
+
+
+def wait_for_job_end(page, title: str) -> None:
+    page.locator("[data-testid=job-status]", has_text=f"{title}: finished").wait_for(timeout=JOB_WAIT_MS)
+
+
+@pytest.fixture(scope="module")
+def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
+    guard = LoopbackOnly()
+    started = time.monotonic()
+    context, page = open_page(browser, DESKTOP, guard)
+    seen: dict = {"shots": []}
+
+    def shot(name: str, readme: bool = False) -> None:
+        path = (README_SHOTS if readme else shots) / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not readme:  # a full-page shot from the top, so Stash's fixed navbar stays at the top
+            page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(path), full_page=readme is False)
+        seen["shots"].append(path)
+
+    try:
+        # The way in: Settings → Plugins links to the page, and so does the main navigation.
+        page.goto(stash.url + "/settings?tab=plugins")
+        close_release_notes(page)
+        settings_link = page.get_by_role("link", name="Open the tagManager page")
+        settings_link.wait_for()
+        shot("01-settings-plugins")
+        settings_link.click()
+        page.wait_for_url("**/tag-manager")
+        seen["nav_link"] = page.locator("a.tm-nav-link").get_attribute("href")
+        seen["mode_before"] = (page.get_by_test_id("mode-label").inner_text(), page.get_by_test_id("mode-reason").inner_text())
+        no_report = page.locator("#tm-tags .alert")
+        no_report.wait_for()
+        seen["no_report"] = no_report.inner_text()
+        shot("02-page-before-any-run")
+
+        # 1. the dry run, from the page
+        page.get_by_role("button", name="Dry run (first 200 scenes)").click()
+        wait_for_job_end(page, "Dry run")
+        page.locator("tr[data-testid=tag-row]").first.wait_for()
+        seen["after_dry"] = scene_tag_sets(stash)
+        seen["table"] = [(r.locator("td.tm-name > a").inner_text(), r.locator("td.tm-count").inner_text())
+                         for r in page.locator("tr[data-testid=tag-row]").all()]
+        seen["last_run"] = page.get_by_test_id("last-run").inner_text()
+        seen["stockings_suggestion"] = row(page, "Stockings").locator(".tm-suggestion").first.inner_text()
+        page.locator("#tm-tags").scroll_into_view_if_needed()
+        shot("03-unmatched-tags", readme=True)
+
+        # 2. link through the suggestion, create one, exclude one
+        row(page, "Stockings").get_by_role("button", name="Link to Stocking").click()
+        row(page, "Stockings").get_by_test_id("row-state").wait_for()
+        row(page, "Big Tits").get_by_role("button", name="Create", exact=True).click()
+        row(page, "Big Tits").get_by_test_id("row-state").wait_for()
+        row(page, WATERMARK.name).get_by_role("button", name="Exclude").click()
+        dialog = page.locator(".modal-dialog", has_text="Exclude")
+        seen["exclude_warning"] = dialog.inner_text()
+        page.locator(".modal.show").wait_for()
+        page.wait_for_timeout(400)  # let Bootstrap's fade end before the screenshot
+        shot("04-exclude-asks")
+        dialog.get_by_role("button", name="Exclude", exact=True).click()
+        row(page, WATERMARK.name).get_by_test_id("row-state").wait_for()
+
+        # 3. two at once
+        for name in ("Rope", "Outdoors"):
+            row(page, name).locator("input[type=checkbox]").check()
+        page.get_by_role("button", name="Create selected (2)").click()
+        for name in ("Rope", "Outdoors"):
+            row(page, name).get_by_test_id("row-state").wait_for()
+        seen["states"] = {name: row(page, name).get_by_test_id("row-state").inner_text()
+                          for name in ("Stockings", "Big Tits", WATERMARK.name, "Rope", "Outdoors")}
+        seen["affected_text"] = page.locator("#tm-affected").inner_text()
+        shot("05-resolved")
+
+        # 4. live, then the targeted sync of the affected scenes
+        page.evaluate("window.scrollTo(0, 0)")  # the mode is at the top, under Stash's fixed navbar
+        page.locator("label[for=tm-live-switch]").click()
+        page.get_by_test_id("mode-label").filter(has_text="Live").wait_for()
+        seen["settings_after_switch"] = stash.graphql("query { configuration { plugins } }")["configuration"]["plugins"][PLUGIN_ID]
+        page.get_by_role("button", name="Sync the affected scenes").click()
+        outcome = page.get_by_test_id("sync-outcome")
+        outcome.wait_for(timeout=JOB_WAIT_MS)
+        seen["outcome"] = outcome.inner_text()
+        seen["states_after"] = {name: row(page, name).get_by_test_id("row-state").inner_text()
+                                for name in ("Stockings", "Big Tits", WATERMARK.name, "Rope", "Outdoors")}
+        seen["after"] = scene_tag_sets(stash)
+        page.locator("#tm-affected").evaluate("node => node.scrollIntoView({block: 'end'})")
+        shot("06-after-sync", readme=True)
+        shot("06-after-sync-full")
+
+        # The same page at phone width, and reached by keyboard.
+        phone_context, phone = open_page(browser, PHONE, guard)
+        try:
+            phone.goto(stash.url + "/tag-manager")
+            close_release_notes(phone)
+            phone.get_by_test_id("mode-label").wait_for()
+            phone.locator("#tm-tags").wait_for()
+            path = shots / "07-phone.png"
+            phone.screenshot(path=str(path), full_page=True)
+            seen["shots"].append(path)
+            seen["phone_overflow"] = phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        finally:
+            phone_context.close()
+    finally:
+        context.close()
+    seen["blocked"], seen["allowed"] = guard.blocked, guard.allowed
+    seen["seconds"] = time.monotonic() - started
+    print(f"\nbrowser scenario: {seen['seconds']:.1f}s; screenshots in {shots} and {README_SHOTS}")
+    return seen
+
+
+def test_the_page_is_linked_from_settings_and_the_navigation_and_says_why_it_is_a_dry_run(walk):
+    assert walk["nav_link"] == "/tag-manager"
+    label, reason = walk["mode_before"]
+    assert label == "Dry run" and "never been set" in reason
+    assert "a dry run is enough" in walk["no_report"]
+
+
+def test_the_dry_run_wrote_nothing_and_the_table_lists_each_unmatched_tag_most_scenes_first(walk, library):
+    assert walk["after_dry"] == library["before"]
+    assert walk["table"] == [("Big Tits", "2"), ("Outdoors", "2"), ("Rope", "2"), ("Stockings", "2"),
+                             (WATERMARK.name, "1")]
+    assert "Stocking" in walk["stockings_suggestion"]
+    assert "Unmatched StashDB tags\n5" in walk["last_run"]
+
+
+def test_each_action_shows_its_state_and_exclude_warns_it_is_global(walk):
+    assert "Identify and the scene Tagger" in walk["exclude_warning"]
+    assert walk["states"] == {"Stockings": "linked to Stocking", "Big Tits": "created as Big Tits",
+                              WATERMARK.name: r"excluded by ^Watermark \(Logo\)$", "Rope": "created as Rope",
+                              "Outdoors": "created as Outdoors"}
+    lines = [line for line in walk["affected_text"].splitlines() if line.strip()]
+    assert lines[1:] == ["5 scenes carry the tags resolved here.",
+                         "The mode is Dry run: this run writes nothing. Switch to Live above to write the tags.",
+                         "Sync the affected scenes (dry run)"]
+
+
+def test_the_switch_wrote_sync_dry_run_and_kept_the_endpoint(walk):
+    assert walk["settings_after_switch"] == {"syncEndpoint": BOX_NAME, "syncDryRun": False}
+
+
+def test_after_the_sync_every_scene_holds_exactly_its_tags_and_the_page_says_so(walk, stash, library):
+    ids, tags = library["scene_ids"], library["tag_ids"]
+    created = {tag["name"]: tag["id"] for tag in all_tags(stash)}
+    expected = {
+        ids["one"]: {tags["Keep Me"], tags["Anal"], tags["Stocking"], created["Rope"]},
+        ids["two"]: {created["Big Tits"]},
+        ids["three"]: {tags["Keep Me"], tags["Stocking"], created["Big Tits"], tags["Anal"], created["Outdoors"]},
+        ids["four"]: {created["Rope"]},
+        ids["five"]: set(),  # not affected: untouched, though Anal would match
+        ids["six"]: {created["Outdoors"]},
+    }
+    assert {scene_id: set(tag_ids) for scene_id, tag_ids in walk["after"].items()} == expected
+    assert walk["outcome"] == "Synced the 5 affected scenes: their resolved tags are on them now."
+    assert all(state.endswith(" — scenes synced") for state in walk["states_after"].values()), walk["states_after"]
+    patterns = stash.graphql(STASH_CONFIGURATION)["configuration"]["scraping"]["excludeTagPatterns"]
+    assert patterns == [r"^Watermark \(Logo\)$"]
+
+
+def test_the_page_fits_a_phone_and_nothing_left_the_machine(walk):
+    assert walk["phone_overflow"] <= 0
+    assert walk["allowed"] > 0
+    assert walk["blocked"] == [], walk["blocked"]
+    assert all(path.stat().st_size > 10_000 for path in walk["shots"])
