@@ -153,7 +153,7 @@ def unmatched_tags(args: dict, context: OperationContext) -> dict:
     log.info("unmatched_tags: %d StashDB tags from report %s (%d resolved since)", len(rows), folder.name, resolved)
     return {"report": folder.name, "endpoint": folder.endpoint, "finished_at": summary.get("finished_at"),
             "dry_run": folder.run.get("dry_run"), "summary": report.summary, "resolved_since_report": resolved,
-            "tags": rows}
+            "tags": rows, "rematch_scenes": report.rematch}
 
 
 def _unmatched_row(tag: StashDBTag, scene_ids: list[str]) -> dict:

@@ -44,6 +44,7 @@ class UnmatchedInReport:
     summary: dict | None
     scene_ids: dict[str, list[str]] = field(default_factory=dict)
     tags: dict[str, StashDBTag] = field(default_factory=dict)
+    rematch: list[dict] = field(default_factory=list)  # scenes whose StashID is stale or unknown to StashDB
 
 
 def report_folders(parent: Path) -> list[ReportFolder]:
@@ -80,10 +81,15 @@ def choose_report(parent: Path, endpoint: str, name: str | None = None) -> Repor
                          "; run the sync task (a dry run is enough) first")
 
 
+REMATCH_OUTCOMES = ("stale_stash_id", "not_found")  # sync_stats.Outcome.STALE and NOT_FOUND
+
+
 def read_unmatched(folder: ReportFolder) -> UnmatchedInReport:
     result = UnmatchedInReport(folder, _json_object(folder.path / SUMMARY_FILE))
     for row in scene_rows(folder.path / SCENES_JSON_FILE):
         scene_id = row.get("scene_id")
+        if row.get("outcome") in REMATCH_OUTCOMES and isinstance(scene_id, str):
+            result.rematch.append({key: row.get(key) for key in ("scene_id", "title", "stashdb_id", "outcome")})
         for stashdb_id in row.get(UNMATCHED_IDS_FIELD) or ():
             if isinstance(stashdb_id, str) and isinstance(scene_id, str):
                 result.scene_ids.setdefault(stashdb_id, []).append(scene_id)

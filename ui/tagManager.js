@@ -403,7 +403,24 @@
         onLink: link, onCreate: create, onExclude: setExcluding
       }),
       h(AffectedPanel, { sceneIds: sceneIds, settings: settings, busy: busy, outcome: outcome, onSync: syncAffected }),
+      h(RematchPanel, { listing: listing }),
       h(ExcludeDialog, { tag: excluding, onCancel: function () { setExcluding(null); }, onConfirm: exclude }));
+  }
+
+  // -- 6. stale and unknown StashIDs of the last run -----------------------------------
+
+  function RematchPanel(props) {
+    var rows = logic.rematchRows(props.listing);
+    if (!rows.length) return null;
+    return h(Section, { title: "Scenes to re-match (" + rows.length + ")", id: "tm-rematch" },
+      h("p", { className: "text-muted small" },
+        "Their StashID points at a scene StashDB no longer has or never had, so no tags came for them. " +
+        "Open each one and re-match it in the Tagger."),
+      h("ul", { className: "list-unstyled mb-0", "data-testid": "rematch-scenes" }, rows.map(function (row) {
+        return h("li", { key: row.sceneId, className: "mb-1" },
+          h(Router.Link, { to: row.href }, row.title),
+          h("span", { className: "small text-muted ml-2" }, row.reason + (row.stashId ? " (" + row.stashId + ")" : "")));
+      })));
   }
 
   // The listed tags plus the ones resolved on this page (which a fresh listing leaves out).

@@ -170,8 +170,19 @@
     return match[1] + (match[2] || "") + "/tags/" + encodeURIComponent(stashdbId);
   }
 
+  // The last run's scenes whose StashID StashDB deleted or does not know, most recent id
+  // last, each linking to the scene in Stash, where the Tagger can re-match it.
+  function rematchRows(listing) {
+    var reasons = { stale_stash_id: "StashDB deleted or merged this scene", not_found: "StashDB does not know this StashID" };
+    return ((listing && listing.rematch_scenes) || []).map(function (scene) {
+      return { sceneId: scene.scene_id, href: "/scenes/" + encodeURIComponent(scene.scene_id),
+        title: scene.title || "Scene " + scene.scene_id, stashId: scene.stashdb_id || "",
+        reason: reasons[scene.outcome] || String(scene.outcome) };
+    });
+  }
+
   var api = {
-    PAGE_SIZE: PAGE_SIZE, explainMode: explainMode, withSetting: withSetting, sortTags: sortTags,
+    PAGE_SIZE: PAGE_SIZE, rematchRows: rematchRows, explainMode: explainMode, withSetting: withSetting, sortTags: sortTags,
     categoriesOf: categoriesOf, filterTags: filterTags, pageOf: pageOf, toggleSelected: toggleSelected,
     toggleAll: toggleAll, selectedOpenIds: selectedOpenIds, affectedSceneIds: affectedSceneIds,
     describeState: describeState, statesFromCreation: statesFromCreation, summaryRows: summaryRows,

@@ -77,7 +77,10 @@ def library(stash: RealStash, stashdb) -> dict:
         stashdb.data.add_scene(remote)
         plans.append({"title": f"Page {label}", "stash_ids": [{"endpoint": stashdb.url, "stash_id": remote.id}],
                       "tag_ids": [tag_ids[name] for name in initial]})
-    scene_ids = dict(zip(SCENES, create_scenes(stash, plans)))
+    # One more scene whose StashID StashDB never had: the page lists it to re-match.
+    plans.append({"title": "Page gone", "stash_ids": [{"endpoint": stashdb.url, "stash_id": stable_uuid("p:scene:gone")}],
+                  "tag_ids": []})
+    scene_ids = dict(zip([*SCENES, "gone"], create_scenes(stash, plans)))
     # The endpoint is set as a user would in Settings; syncDryRun stays unset (the page must say so).
     configure_plugin(stash, {"syncEndpoint": BOX_NAME})
     return {"tag_ids": tag_ids, "scene_ids": scene_ids, "before": scene_tag_sets(stash)}
@@ -142,6 +145,8 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
                          for r in page.locator("tr[data-testid=tag-row]").all()]
         seen["last_run"] = page.get_by_test_id("last-run").inner_text()
         seen["stockings_suggestion"] = row(page, "Stockings").locator(".tm-suggestion").first.inner_text()
+        rematch = page.get_by_test_id("rematch-scenes")
+        seen["rematch"] = (rematch.inner_text(), rematch.get_by_role("link").get_attribute("href"))
         page.locator("#tm-tags").scroll_into_view_if_needed()
         shot("03-unmatched-tags", readme=True)
 
@@ -186,6 +191,13 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
         shot("06-after-sync", readme=True)
         shot("06-after-sync-full")
 
+        # A scene to re-match opens in Stash. Stash's own scene page then asks Google for its
+        # Chromecast script: blocked like everything else, but not a request of our page.
+        seen["blocked_by_our_page"] = list(guard.blocked)
+        page.get_by_test_id("rematch-scenes").get_by_role("link", name="Page gone").click()
+        page.wait_for_url(f"**/scenes/{library['scene_ids']['gone']}*")
+        seen["rematch_opened"] = page.url
+
         # The same page at phone width, and reached by keyboard.
         phone_context, phone = open_page(browser, PHONE, guard)
         try:
@@ -220,6 +232,15 @@ def test_the_dry_run_wrote_nothing_and_the_table_lists_each_unmatched_tag_most_s
                              (WATERMARK.name, "1")]
     assert "Stocking" in walk["stockings_suggestion"]
     assert "Unmatched StashDB tags\n5" in walk["last_run"]
+    assert "StashID unknown to StashDB\n1" in walk["last_run"]
+
+
+def test_a_scene_whose_stash_id_stashdb_does_not_know_is_listed_to_rematch_and_opens_in_stash(walk, library):
+    text, href = walk["rematch"]
+    gone = library["scene_ids"]["gone"]
+    assert text.startswith("Page gone") and "StashDB does not know this StashID" in text
+    assert href == f"/scenes/{gone}"
+    assert f"/scenes/{gone}" in walk["rematch_opened"]
 
 
 def test_each_action_shows_its_state_and_exclude_warns_it_is_global(walk):
@@ -247,6 +268,7 @@ def test_after_the_sync_every_scene_holds_exactly_its_tags_and_the_page_says_so(
         ids["four"]: {created["Rope"]},
         ids["five"]: set(),  # not affected: untouched, though Anal would match
         ids["six"]: {created["Outdoors"]},
+        ids["gone"]: set(),
     }
     assert {scene_id: set(tag_ids) for scene_id, tag_ids in walk["after"].items()} == expected
     assert walk["outcome"] == "Synced the 5 affected scenes: their resolved tags are on them now."
@@ -258,5 +280,6 @@ def test_after_the_sync_every_scene_holds_exactly_its_tags_and_the_page_says_so(
 def test_the_page_fits_a_phone_and_nothing_left_the_machine(walk):
     assert walk["phone_overflow"] <= 0
     assert walk["allowed"] > 0
-    assert walk["blocked"] == [], walk["blocked"]
+    assert walk["blocked_by_our_page"] == [], walk["blocked_by_our_page"]
+    assert all(url.startswith("https://www.gstatic.com/cv/js/sender/") for url in walk["blocked"]), walk["blocked"]
     assert all(path.stat().st_size > 10_000 for path in walk["shots"])

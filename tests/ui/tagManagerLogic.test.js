@@ -104,3 +104,14 @@ test("a tag's stash-box page comes from the endpoint; an unusual endpoint gives 
   assert.equal(logic.stashBoxTagUrl("not a url", "x"), null);
   assert.equal(logic.stashBoxTagUrl(null, "x"), null);
 });
+
+test("rematchRows links each stale or unknown scene to its page in Stash, saying why", () => {
+  const rows = logic.rematchRows({ rematch_scenes: [
+    { scene_id: "12", title: "A scene", stashdb_id: "abc", outcome: "stale_stash_id" },
+    { scene_id: "40", title: "", stashdb_id: "def", outcome: "not_found" }] });
+  assert.deepStrictEqual(rows.map((r) => [r.href, r.title, r.stashId]), [["/scenes/12", "A scene", "abc"], ["/scenes/40", "Scene 40", "def"]]);
+  assert.match(rows[0].reason, /deleted or merged/);
+  assert.match(rows[1].reason, /does not know/);
+  assert.deepStrictEqual(logic.rematchRows({ tags: [] }), []);
+  assert.deepStrictEqual(logic.rematchRows(null), []);
+});

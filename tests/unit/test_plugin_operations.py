@@ -241,3 +241,23 @@ def test_a_list_of_args_is_not_a_map(servers, tmp_path):
 def test_unmatched_tags_without_any_report_says_to_run_the_sync(tmp_path):
     code, result, _ = operation(servers_with_unmatched_tags(), tmp_path, mode="unmatched_tags")
     assert code == 1 and "run the sync task" in result["error"]
+
+
+def test_unmatched_tags_lists_the_scenes_to_rematch_with_their_stale_or_unknown_stash_ids(tmp_path):
+    servers = servers_with_unmatched_tags(with_fingerprints=False)
+    known = servers._stashdb_scene
+    servers._stashdb_scene = lambda stash_id: (None if stash_id == "sdb-2" else
+                                               {**known(stash_id), "deleted": stash_id == "sdb-3"})
+    assert run_plugin(servers, tmp_path)[0] == 0
+    output = operation(servers, tmp_path, mode="unmatched_tags")[1]["output"]
+    assert output["rematch_scenes"] == [
+        {"scene_id": "2", "title": "Scene 2", "stashdb_id": "sdb-2", "outcome": "not_found"},
+        {"scene_id": "3", "title": "Scene 3", "stashdb_id": "sdb-3", "outcome": "stale_stash_id"},
+    ]
+
+
+def test_the_report_reader_names_the_sync_outcomes_that_ask_for_a_rematch():
+    from report_reader import REMATCH_OUTCOMES
+    from sync_stats import Outcome
+
+    assert REMATCH_OUTCOMES == (Outcome.STALE.value, Outcome.NOT_FOUND.value)
