@@ -192,7 +192,7 @@ class SceneTagSync:
         plans = [(result, self._plan_or_none(result)) for result in found]
         if self.settings.create_missing and self._create_missing([plan for _, plan in plans if plan]):
             plans = [(result, self._plan_or_none(result)) for result in found]
-        self._count_unplanned(plans)
+        self._keep_unplanned(plans)
         changing = [(result, plan) for result, plan in plans if plan is not None and plan.new_tag_ids]
         if self.settings.dry_run:
             for result, plan in changing:
@@ -220,15 +220,13 @@ class SceneTagSync:
             log.debug("Traceback for scene %s", result.scene_id, exc_info=True)
             return None
 
-    def _count_unplanned(self, plans: list[tuple[SceneResult, TagPlan | None]]) -> None:
-        """The final plans' unmatched and excluded StashDB tags, counted and kept per scene."""
+    @staticmethod
+    def _keep_unplanned(plans: list[tuple[SceneResult, TagPlan | None]]) -> None:
+        """The final plans' unmatched and excluded StashDB tags, kept on each result; they are
+        counted when the result is recorded (a deferred scene is planned again)."""
         for result, plan in plans:
-            if plan is None:
-                continue
-            self.stats.excluded_tags_skipped += plan.excluded_count
-            result.unmatched = list(plan.unmatched)
-            for tag in plan.unmatched:
-                self.stats.record_unmatched(tag.name, tag.stashdb_id)
+            if plan is not None:
+                result.unmatched, result.excluded_count = list(plan.unmatched), plan.excluded_count
 
     def _create_missing(self, plans: list[TagPlan]) -> bool:
         """syncCreateMissing: a local tag for each unmatched StashDB tag not tried yet, as

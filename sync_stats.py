@@ -55,6 +55,7 @@ class SceneResult:
     outcome: Outcome | None = None
     added_tag_ids: list[str] = field(default_factory=list)
     unmatched: list = field(default_factory=list)   # scene_tag_plan.UnmatchedTag: no local tag matched
+    excluded_count: int = 0                           # its StashDB tags Stash's exclude patterns dropped
     message: str = ""
 
 
@@ -102,6 +103,9 @@ class SyncStats:
             self.found_by_fingerprint += 1
         elif result.found_by == FOUND_BY_ID:
             self.found_by_id += 1
+        self.excluded_tags_skipped += result.excluded_count
+        for tag in result.unmatched:
+            self.record_unmatched(tag.name, tag.stashdb_id)
 
     def record_unmatched(self, name: str, stashdb_id: str | None) -> None:
         self.unmatched_tags_skipped += 1

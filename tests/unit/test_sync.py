@@ -204,6 +204,14 @@ def test_a_failed_write_request_defers_its_scenes_and_the_second_attempt_writes_
     assert all(local.tag_ids(str(i)) == {"1", "2", "3"} for i in range(1, 46))
 
 
+def test_a_scene_deferred_after_planning_counts_its_unmatched_tags_once():
+    local, stashdb = build(45)
+    local.failing_write_requests = 1
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stats.deferred == 40
+    assert stats.unmatched_scene_counts == {"Unknown Tag": 45} and stats.unmatched_tags_skipped == 45
+
+
 def test_a_failed_local_read_defers_its_batch():
     local, stashdb = build(45)
     local.failing_reads = 1
@@ -386,7 +394,7 @@ def test_write_batch_plans_writes_and_sets_each_result():
     sync.write_batch(found)
     assert [(r.outcome, r.added_tag_ids) for r in found] == [(Outcome.UPDATED, ["1", "3"]), (Outcome.UNCHANGED, [])]
     assert local.writes == [("1", ["1", "3"])]
-    assert sync.stats.unmatched_scene_counts == {"Unknown Tag": 2}
+    assert [[tag.name for tag in r.unmatched] for r in found] == [["Unknown Tag"], ["Unknown Tag"]]
 
 
 def test_pass_two_asks_as_soon_as_forty_scenes_wait():
