@@ -101,6 +101,20 @@ def row(page, name: str):
     return page.locator("tr[data-testid=tag-row]", has=page.locator("td.tm-name > a", has_text=re.compile(f"^{re.escape(name)}$")))
 
 
+def reached_by_keyboard(page, presses: int = 120) -> list[str]:
+    """What Tab reaches inside the page, in order: each control's label or text."""
+    page.locator("h1", has_text="tagManager").click()  # start from the page's top
+    reached = []
+    for _ in range(presses):
+        page.keyboard.press("Tab")
+        label = page.evaluate("""() => { const el = document.activeElement;
+            if (!el || !el.closest('.tag-manager')) return null;
+            return el.getAttribute('aria-label') || el.placeholder || el.innerText || el.id || el.tagName; }""")
+        if label is not None:
+            reached.append(label.strip())
+    return reached
+
+
 def wait_for_job_end(page, title: str) -> None:
     page.locator("[data-testid=job-status]", has_text=f"{title}: finished").wait_for(timeout=JOB_WAIT_MS)
 
@@ -149,6 +163,7 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
         seen["rematch"] = (rematch.inner_text(), rematch.get_by_role("link").get_attribute("href"))
         page.locator("#tm-tags").scroll_into_view_if_needed()
         shot("03-unmatched-tags", readme=True)
+        seen["reached_by_tab"] = reached_by_keyboard(page)
 
         # 2. link through the suggestion, create one, exclude one
         row(page, "Stockings").get_by_role("button", name="Link to Stocking").click()
@@ -252,6 +267,14 @@ def test_each_action_shows_its_state_and_exclude_warns_it_is_global(walk):
     assert lines[1:] == ["5 scenes carry the tags resolved here.",
                          "The mode is Dry run: this run writes nothing. Switch to Live above to write the tags.",
                          "Sync the affected scenes (dry run)"]
+
+
+def test_every_control_of_the_page_is_reached_from_the_keyboard(walk):
+    reached = walk["reached_by_tab"]
+    for control in ("tm-live-switch", "Dry run (first 200 scenes)", "Full dry-run report", "Filter by name or alias",
+                    "Category", "Select this page", "Select Stockings", "Link to Stocking", "Create", "Exclude"):
+        assert control in reached, (control, reached)
+    assert sum(label.startswith("react-select-") for label in reached) >= 5  # Stash's tag selector, on every row
 
 
 def test_the_switch_wrote_sync_dry_run_and_kept_the_endpoint(walk):
