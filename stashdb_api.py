@@ -223,11 +223,9 @@ def rate_from_requests_per_minute(requests_per_minute: float | None) -> float:
 
 
 class RateLimiter:
-    """A token bucket with a burst of one, safe to share between threads.
-
-    Each ``wait()`` reserves the next free slot under the lock and sleeps
-    outside it, so permits are at least ``1 / requests_per_second`` apart.
-    """
+    """A token bucket with a burst of one, safe to share between threads: permits are
+    at least ``1 / requests_per_second`` apart, measured between the moments they are
+    really given out."""
 
     def __init__(
         self,
@@ -248,14 +246,18 @@ class RateLimiter:
         self._next_free: float | None = None
 
     def wait(self) -> None:
-        """Block until the next request may be sent."""
+        """Block until the next request may be sent.
+
+        Waiters take turns under the lock, and the next slot is counted from the moment
+        this one really ended, never from when it was due: a waiter woken late (a busy
+        machine) pushes the next one back instead of letting two requests out closer
+        than the interval. Requests waiting for their answers do not hold the lock."""
         with self._lock:
-            earliest = self._next_free
             now = self._clock()
-            slot = now if earliest is None else max(now, earliest)
-            self._next_free = slot + self.interval
-        if slot > now:
-            self._sleep(slot - now)
+            if self._next_free is not None and self._next_free > now:
+                self._sleep(self._next_free - now)
+                now = self._clock()
+            self._next_free = now + self.interval
 
     def hold(self, seconds: float) -> None:
         """Send nothing for `seconds` from now (a server asked for that long a pause)."""

@@ -415,11 +415,10 @@ def test_requests_per_second_given_to_the_client_sets_its_own_limiter(http):
     for index in range(3):
         one_scene(client, str(index))
 
-    # The limiter runs on the real monotonic clock, which barely moves while
-    # the injected sleep returns at once: slots are reserved 2 s and 4 s ahead.
+    # The limiter runs on the real monotonic clock, which barely moves while the
+    # injected sleep returns at once: each request waits about the 2 s interval.
     assert len(sleeps) == 2
-    assert 1.0 < sleeps[0] <= 2.0
-    assert 3.0 < sleeps[1] <= 4.0
+    assert all(1.9 < seconds <= 2.0 for seconds in sleeps)
 
 
 @pytest.mark.parametrize("per_minute, expected", [
@@ -871,3 +870,19 @@ def test_tags_by_id_answer_per_id_forty_a_request(http, fake_clock):
     assert answers[0]["name"] == "Tag 0" and answers[39] is None
     assert isinstance(answers[40], StashDBError) and "invalid UUID" in str(answers[40])
     assert all("$id" in json.loads(call.request.body)["query"] for call in http.calls)
+
+
+def test_a_waiter_woken_late_pushes_the_next_permit_back(fake_clock):
+    """A busy machine wakes a waiter late: the next permit still comes a whole interval
+    after the late one, never sooner (no catching up on the schedule)."""
+    late_by = [0.3]  # the first sleep only
+
+    def oversleeping(seconds):
+        fake_clock.sleep(seconds + (late_by.pop() if late_by else 0.0))
+
+    limiter = RateLimiter(2.0, clock=fake_clock.clock, sleep=oversleeping)
+    given = []
+    for _ in range(4):
+        limiter.wait()
+        given.append(fake_clock.now)
+    assert min(b - a for a, b in zip(given, given[1:])) >= 0.5 - 1e-9
