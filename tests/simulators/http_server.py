@@ -94,12 +94,13 @@ class GraphQLHTTPServer:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "GraphQLHTTPServer":
+    def start(self, port: int = 0) -> "GraphQLHTTPServer":
+        """Listen on 127.0.0.1:`port` (0: any free port)."""
         if self._httpd is not None:
             return self
         self._stopping.clear()
         handler = type("Handler", (_Handler,), {"owner": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), handler, bind_and_activate=False)
         httpd.daemon_threads = True
         httpd.request_queue_size = 256
         httpd.server_bind()

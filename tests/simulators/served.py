@@ -38,8 +38,10 @@ class ServedSimulator:
         self.latency = Latency()
         self._http = GraphQLHTTPServer(self, self.name)
 
-    def start(self) -> "ServedSimulator":
-        self._http.start()
+    def start(self, port: int = 0) -> "ServedSimulator":
+        """Serve on 127.0.0.1:`port`; 0 picks a free port. A fixed port lets a saved Stash
+        database keep naming this simulator as its stash-box (bench/real_stash_seed.py)."""
+        self._http.start(port)
         return self
 
     def stop(self) -> None:
