@@ -57,9 +57,24 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DRIVER_TIMEOUT_SECONDS = 3 * 3600
 PROBE_SCENES = 4_000
 PROBE_ROUND = 400
-PROBE_NEW_TAGS = 8          # about what the sync adds to a scene it updates (see the headroom run)
+PROBE_NEW_TAGS = 10         # what the sync adds to a scene it updates (headroom run: 914,572 / 87,389)
 READ_PROBE_SCENES = 8_000
 REQUEST_TIMEOUT = 120.0
+
+# Where a read's cost goes: our read (stash_local.SCENES_BY_IDS_QUERY) less one part each.
+READ_VARIANT_FIELDS = {
+    "ids_only": "id",
+    "no_tags": "id title stash_ids { endpoint stash_id } files { fingerprints { type value } }",
+    "no_stash_ids": "id title tags { id } files { fingerprints { type value } }",
+    "no_files": "id title tags { id } stash_ids { endpoint stash_id }",
+}
+READ_VARIANT_SCENES = 4_000
+
+
+def read_variant_query(fields: str) -> str:
+    return ("query BenchReadVariant($ids: [ID!], $filter: FindFilterType) {\n"
+            f"  findScenes(ids: $ids, filter: $filter) {{ scenes {{ {fields} }} }}\n}}\n")
+
 
 SCENE_UPDATE = """
 mutation BenchSceneUpdate($input: SceneUpdateInput!) {
@@ -239,6 +254,14 @@ def probe_stash(stash: RealStash, library, seed: int) -> dict:
             local.scenes_by_ids(read_ids[start:start + 40])
     figures = {name: tally.figures(probe_scenes) for name, tally in timings.items()}
     figures["read_by_ids_x40"] = reads.figures(len(read_ids))
+    for name, fields in READ_VARIANT_FIELDS.items():
+        variant_ids = rng.sample(every_id, min(READ_VARIANT_SCENES, len(every_id)))
+        tally = _Tally(stash)
+        with tally:
+            for start in range(0, len(variant_ids), 40):
+                stash.graphql(read_variant_query(fields), {"ids": variant_ids[start:start + 40],
+                                                           "filter": {"per_page": -1}}, timeout=REQUEST_TIMEOUT)
+        figures[f"read_x40_{name}"] = tally.figures(len(variant_ids))
     figures["new_tags_per_write"] = PROBE_NEW_TAGS
     return figures
 
@@ -298,13 +321,14 @@ def run(profile_name: str, work_root: Path, seed: int, py_spy: Path | None, keep
     try:
         if profile.sync:
             figures["sync"] = run_sync(stash, sim, profile, py_spy)
+            figures["stash_peak_rss_mb_after_sync"] = round(process_peak_rss_mb(stash.pid), 1)
             figures["check"] = verify(stash, library)
         if profile.probes:
             figures["probes"] = probe_stash(stash, library, seed)
             if profile.sync:
                 figures["headroom_over_bulk_add"] = round(
                     figures["sync"]["scenes_per_second"] / figures["probes"]["bulk_add_x40"]["scenes_per_second"], 3)
-        figures["stash_peak_rss_mb"] = round(process_peak_rss_mb(stash.pid), 1)
+        figures["stash_peak_rss_mb_at_end"] = round(process_peak_rss_mb(stash.pid), 1)  # after the check too
     finally:
         stash.stop()
         sim.stop()

@@ -13,13 +13,19 @@ from .request_log import RequestLog
 
 @dataclass
 class Latency:
-    """Simulated answer time: `per_request` plus `per_root_field` for each root field."""
+    """Simulated answer time: `per_request` plus `per_root_field` for each root field, plus
+    `per_listed_id` for each element of an `ids` list variable (a read of that many rows:
+    Stash's `findScenes(ids: $ids)` costs by the scene, not by the root field)."""
 
     per_request: float = 0.0
     per_root_field: float = 0.0
+    per_listed_id: float = 0.0
 
     def seconds_for(self, root_fields: int) -> float:
         return self.per_request + self.per_root_field * root_fields
+
+    def seconds_for_ids(self, listed_ids: int) -> float:
+        return self.per_listed_id * listed_ids
 
 
 class ServedSimulator:
