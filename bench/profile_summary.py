@@ -1,6 +1,6 @@
 """The top lines of a py-spy profile (its `--format raw` collapsed stacks).
 
-    python3 -m bench.profile_summary bench/profiles/headroom-100k.txt [--top 20]
+    python3 -m bench.profile_summary PROFILE [--top 20] [--function Response.text ...]
 
 py-spy samples every thread that is running (idle threads, waiting on a socket or a
 lock, are not sampled unless py-spy is given --idle), so a sample is CPU time of the
@@ -46,8 +46,9 @@ def parse(path: Path) -> list[tuple[list[tuple[str, str]], int]]:
 
 
 def is_ours(file: str) -> bool:
-    return Path(file).name in OUR_MODULES and "site-packages" not in file and "/" not in file.lstrip("/").replace(
-        str(REPO_ROOT).lstrip("/") + "/", "")
+    """A runtime module at the repository's root (py-spy names those by bare file name)."""
+    path = Path(file)
+    return path.name in OUR_MODULES and ("/" not in file or path.parent == REPO_ROOT)
 
 
 def area_of(frames: list[tuple[str, str]]) -> str:
@@ -61,7 +62,7 @@ def area_of(frames: list[tuple[str, str]]) -> str:
     return "other"
 
 
-def summarize(path: Path, top: int) -> str:
+def summarize(path: Path, top: int, functions: tuple[str, ...] = ()) -> str:
     stacks = parse(path)
     total = sum(count for _, count in stacks)
     areas: Counter[str] = Counter()
@@ -79,6 +80,11 @@ def summarize(path: Path, top: int) -> str:
     lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in own.most_common(top)]
     lines += ["", f"inclusive, top {top} (* = tagManager's own modules):"]
     lines += [f"  {100 * n / total:5.1f} %  {name}" for name, n in inclusive.most_common(top)]
+    if functions:
+        lines += ["", "inclusive, named functions:"]
+        for wanted in functions:
+            hits = sum(count for frames, count in stacks if any(fn.startswith(wanted) for fn, _ in frames))
+            lines.append(f"  {100 * hits / total:5.1f} %  {wanted}")
     return "\n".join(lines)
 
 
@@ -86,8 +92,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python3 -m bench.profile_summary")
     parser.add_argument("profile", type=Path)
     parser.add_argument("--top", type=int, default=20)
+    parser.add_argument("--function", action="append", default=[],
+                        help="also print the inclusive share of functions whose name starts so (repeatable)")
     options = parser.parse_args()
-    print(summarize(options.profile, options.top))
+    print(summarize(options.profile, options.top, tuple(options.function)))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 
 The library is tests/simulators/library.py's (the same generator, seed and shares as
 bench/run_bench.py), plus padding tags so that Stash holds about 2,000 tags. Scenes need
-files with fingerprints, or pass 1 has nothing to ask. Stash offers three honest ways in:
+files with fingerprints, or pass 1 has nothing to ask. Stash offers three ways in:
 
 * a scan of real video files (files, ffprobe, oshash/md5/phash computed by Stash) — the
   way users' libraries fill, but 100,000 distinct video files would have to be made;
@@ -41,7 +41,7 @@ from typing import Any, Iterable
 from tests.e2e.stash_jobs import DONE_STATUSES, find_job, scan
 from tests.e2e.stash_seed import create_scenes, create_tags
 from tests.e2e.stash_server import RealStash, StashServerError, find_stash_binary, free_loopback_ports
-from tests.simulators.library import DEFAULT_ENDPOINT, OTHER_ENDPOINT, Library, generate_library
+from tests.simulators.library import DEFAULT_ENDPOINT, Library, generate_library
 from tests.simulators.records import PHASH, LocalTag
 
 FINGERPRINTS_UNKNOWN_SHARE = 0.24     # the same 30 % fallback share as bench/run_bench.py
@@ -79,11 +79,10 @@ def wait_for_job(stash: RealStash, job_id: str, timeout: float, poll: float = 1.
 
 
 def padding_tags(library: Library, target: int = TAG_TARGET) -> list[LocalTag]:
-    """Personal tags no StashDB tag names, each with an alias and a StashID for another
-    box, so that Stash holds `target` tags; they are never matched."""
+    """Personal tags no StashDB tag names, each with an alias, so that Stash holds `target`
+    tags; they are never matched (the probes add them to scenes)."""
     first = len(library.local_tags) + 1
-    return [LocalTag(number, f"Bench Shelf {number:04d}", None, (f"Shelf Alias {number:04d}",),
-                     ())
+    return [LocalTag(number, f"Bench Shelf {number:04d}", None, (f"Shelf Alias {number:04d}",))
             for number in range(first, max(first, target + 1))]
 
 
@@ -342,7 +341,8 @@ def compare_methods(work_root: Path, scenes: int, seed: int, scan_clips: int) ->
         started = time.perf_counter()
         make_videos(clips, scan_clips)
         make_seconds = time.perf_counter() - started
-        with RealStash(_binary(), work_dir / "stash", library_paths=[clips], extra_config=stash_config_extra()) as stash:
+        with RealStash(_binary(), work_dir / "stash", library_paths=[clips],
+                       extra_config=stash_config_extra()) as stash:
             started = time.perf_counter()
             scan(stash, [str(clips)], generate_phashes=False, timeout=3600)  # the scan's best case
             seconds = time.perf_counter() - started
@@ -384,7 +384,8 @@ def main() -> None:
     parser.add_argument("--force", action="store_true", help="seed again even if the snapshot exists")
     parser.add_argument("--compare", action="store_true", help="time import, sceneCreate and scan instead")
     parser.add_argument("--scan-clips", type=int, default=100,
-                        help="clips made and scanned by --compare (at most 110: tests/e2e/video_library.py's sources)")
+                        help="clips made and scanned by --compare (at most 110, the sources of "
+                             "tests/e2e/video_library.py)")
     options = parser.parse_args()
     try:
         if options.compare:
