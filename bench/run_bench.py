@@ -38,7 +38,7 @@ class Profile:
 # The latency model of the `rate` profile: StashDB answers in 150 ms (+5 ms per aliased
 # scene lookup). Stash's part is measured against a real Stash v0.30.1 with 100,000 scenes
 # (README.md, "Against a real Stash"): about 2 ms a request, 1.2 ms per root field (each
-# aliased scene write is its own transaction: 40 aliased ADD writes took 40-54 ms) and 1 ms
+# aliased scene write is its own transaction: 40 aliased ADD writes took 37-54 ms) and 1 ms
 # per scene read by ids (a read of 40 took 29-45 ms although it is one root field). The
 # first model (10 ms + 5 ms per root field) made writes four times too slow and reads three
 # times too fast.

@@ -280,8 +280,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             self.send_response(answer.status)
-            if answer.content_type:
-                self.send_header("Content-Type", answer.content_type)
+            content_type = answer.content_type
+            if content_type == "application/json":
+                content_type = getattr(self.owner.service, "json_content_type", content_type)
+            if content_type:
+                self.send_header("Content-Type", content_type)
             for name, value in answer.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer.body)))
