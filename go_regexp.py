@@ -19,6 +19,14 @@ def go_lower(text: str) -> str:
     return text.replace("\u0130", "i").replace("\u03a3", "\u03c3").lower()
 
 
+_GO_SPECIAL_CHARACTERS = frozenset("\\.+*?()|[]{}^$")
+
+
+def go_quote_meta(text: str) -> str:
+    """Go's regexp.QuoteMeta: a backslash before each of ``\\.+*?()|[]{}^$``, all else as is."""
+    return "".join("\\" + ch if ch in _GO_SPECIAL_CHARACTERS else ch for ch in text)
+
+
 # --------------------------------------------------------------------------
 # Go (RE2) pattern -> Python re
 # --------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from plugin_info import PLUGIN_ID
 DEFAULT_STASHBOX_HOST = "stashdb.org"
 SETTING_DRY_RUN = "syncDryRun"
 SETTING_ENDPOINT = "syncEndpoint"
+SETTING_CREATE_MISSING = "syncCreateMissing"
+SETTING_SKIP_ORGANIZED = "syncSkipOrganized"
 
 
 class ConfigError(Exception):
@@ -41,6 +43,14 @@ def dry_run_from_settings(settings: Mapping[str, Any]) -> bool:
     if isinstance(value, str):
         return value.strip().lower() not in ("false", "0", "no", "off")
     return bool(value)
+
+
+def switch_from_settings(settings: Mapping[str, Any], name: str) -> bool:
+    """A BOOLEAN setting that is off unless set (syncCreateMissing, syncSkipOrganized)."""
+    value = settings.get(name)
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return value is True
 
 
 def endpoint_from_settings(settings: Mapping[str, Any]) -> str:

@@ -7,7 +7,12 @@ complete JSON array at every flush:
   the tags added (or that a dry run would add);
 - `unmatched_tags.csv`: StashDB tag names with no local match, with scene counts and
   StashDB tag ids, most frequent first — the list to create or link;
-- `summary.json`: the run's summary.
+- `summary.json`: the run's summary, with the time it finished;
+- `run.json` (written first): the endpoint, dry run or not, targeted or not, start time;
+- `stashdb_tags.jsonl`: one line per StashDB tag no local tag matched (its description,
+  aliases, category), written when it is first met, flushed with the scenes.
+`scenes.json` also names, per scene, the StashDB tag ids no local tag matched: with
+`stashdb_tags.jsonl` that is everything `unmatched_tags` lists, without asking StashDB.
 Each run gets its own folder, named by its start time.
 
 A report never stops or changes the sync: the first failure to write (a full disk, a
@@ -27,31 +32,55 @@ from typing import Callable
 log = logging.getLogger("tagManager.report")
 
 SCENE_COLUMNS = ("scene_id", "title", "stashdb_id", "outcome", "tags", "message")
+UNMATCHED_IDS_FIELD = "unmatched_stashdb_tag_ids"  # in scenes.json only
+RUN_FILE, SUMMARY_FILE, SCENES_JSON_FILE, STASHDB_TAGS_FILE = (
+    "run.json", "summary.json", "scenes.json", "stashdb_tags.jsonl")
 _JSON_END = b"\n]\n"
 
 
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
 class RunReport:
-    def __init__(self, parent: Path, *, label: str = "sync", redact: Callable[[str], str] = lambda text: text):
+    def __init__(self, parent: Path, *, label: str = "sync", redact: Callable[[str], str] = lambda text: text,
+                 run_info: dict | None = None):
         self.redact = redact
         self.incomplete: str | None = None
         self.folder: Path | None = None
-        self._csv_file = self._json_file = None
+        self._csv_file = self._json_file = self._tags_file = None
         self._rows = 0
-        self._guard(lambda: self._open(Path(parent), label))
+        self._described_tags: set[str] = set()
+        self._guard(lambda: self._open(Path(parent), label, run_info or {}))
 
-    def _open(self, parent: Path, label: str) -> None:
+    def _open(self, parent: Path, label: str, run_info: dict) -> None:
         folder = _unused_folder(parent / f"{time.strftime('%Y%m%d-%H%M%S')}-{label}")
         folder.mkdir(parents=True)
         self.folder = folder
+        text = json.dumps({**run_info, "started_at": now_iso(), "started_epoch": time.time()}, indent=2,
+                          ensure_ascii=False)
+        (folder / RUN_FILE).write_text(self.redact(text), encoding="utf-8")
         self._csv_file = open(folder / "scenes.csv", "wb")
-        self._json_file = open(folder / "scenes.json", "wb")
+        self._json_file = open(folder / SCENES_JSON_FILE, "wb")
+        self._tags_file = open(folder / STASHDB_TAGS_FILE, "wb")
         self._csv_file.write(self._csv_line(SCENE_COLUMNS))
         self._json_file.write(b"[" + _JSON_END)
 
     def scene(self, scene_id: str, title: str | None, stashdb_id: str | None, outcome: str,
-              tag_names: list[str], message: str = "") -> None:
+              tag_names: list[str], message: str = "", unmatched: list | None = None) -> None:
+        """One scene's row; `unmatched` holds its scene_tag_plan.UnmatchedTag entries."""
         row = dict(zip(SCENE_COLUMNS, (scene_id, title or "", stashdb_id or "", outcome, tag_names, message)))
+        unmatched = [tag for tag in unmatched or () if tag.stashdb_id]
+        row[UNMATCHED_IDS_FIELD] = [tag.stashdb_id for tag in unmatched]
         self._guard(lambda: self._write_row(row))
+        for tag in unmatched:
+            if tag.details is not None and tag.stashdb_id not in self._described_tags:
+                self._described_tags.add(tag.stashdb_id)
+                self._guard(lambda: self._write_tag(tag.details))
+
+    def _write_tag(self, details) -> None:
+        line = json.dumps(details.as_dict(), ensure_ascii=False) + "\n"
+        self._tags_file.write(self.redact(line).encode("utf-8"))
 
     def _write_row(self, row: dict) -> None:
         self._csv_file.write(self._csv_line([*list(row.values())[:4], "; ".join(row["tags"]), row["message"]]))
@@ -62,7 +91,7 @@ class RunReport:
 
     def flush(self) -> None:
         """Push the rows so far to disk (after every batch)."""
-        self._guard(lambda: [handle.flush() for handle in (self._csv_file, self._json_file)])
+        self._guard(lambda: [handle.flush() for handle in (self._csv_file, self._json_file, self._tags_file)])
 
     def finish(self, summary: dict, unmatched: list[tuple[str, int, str | None]]) -> Path | None:
         """Close the scene files and write the unmatched-tag table and the summary."""
@@ -75,11 +104,12 @@ class RunReport:
             handle.write(self._csv_line(("stashdb_tag_name", "scenes", "stashdb_tag_id")))
             for name, count, stashdb_id in unmatched:
                 handle.write(self._csv_line((name, count, stashdb_id or "")))
-        text = json.dumps({**summary, "report_incomplete": self.incomplete}, indent=2, ensure_ascii=False)
-        (self.folder / "summary.json").write_text(self.redact(text), encoding="utf-8")
+        text = json.dumps({**summary, "report_incomplete": self.incomplete, "finished_at": now_iso()},
+                          indent=2, ensure_ascii=False)
+        (self.folder / SUMMARY_FILE).write_text(self.redact(text), encoding="utf-8")
 
     def close(self) -> None:
-        for handle in (self._json_file, self._csv_file):
+        for handle in (self._json_file, self._csv_file, self._tags_file):
             try:
                 if handle is not None:
                     handle.close()

@@ -13,6 +13,9 @@ Everything here runs on the fetcher thread; it only reads and asks, never writes
 from __future__ import annotations
 
 import logging
+from collections import deque
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from run_health import OutageWatch, SyncAborted, session_expired_reason, stashdb_key_rejected_reason
@@ -32,29 +35,63 @@ log = logging.getLogger("tagManager.sync")
 Batch = list[SceneResult]
 
 
+MAX_REQUESTS_IN_FLIGHT = 5  # StashDB requests that may wait for their answers at once
+
+
+@dataclass
+class _Ask:
+    """One StashDB request on its way, and how its answer becomes scene results."""
+
+    scene_ids: list[str]                       # the scenes it asks about, for an unexpected failure
+    ready: Batch                               # results known before asking
+    future: Future | None                      # the request; None when nothing needed asking
+    settle: Callable[[object], Batch] = lambda answer: []  # answer (or its StashDBError) -> results
+
+
 class SceneFetcher:
-    def __init__(self, local, stashdb, endpoint: str, batch_size: int, outage_window: float | None = None):
+    def __init__(self, local, stashdb, endpoint: str, batch_size: int, outage_window: float | None = None,
+                 requests_in_flight: int = MAX_REQUESTS_IN_FLIGHT, *, skip_organized: bool = False):
+        self.skip_organized = skip_organized
         self.local = local
         self.stashdb = stashdb
         self.endpoint = endpoint
         self.batch_size = batch_size
+        self.requests_in_flight = max(1, requests_in_flight)
         self.stashdb_outage = OutageWatch("StashDB", outage_window)
         self.read_outage = OutageWatch("Stash reads", outage_window)
         self.last_attempt = False
 
     def batches(self, scene_ids: Sequence[str], *, last_attempt: bool = False) -> Iterator[Batch]:
-        """One list of results per request made. On the last attempt a failed request's
-        scenes fail; before it they are DEFERRED."""
+        """One list of results per StashDB request, in the order they were sent. Up to
+        `requests_in_flight` requests wait for their answers at once (the rate limiter
+        still spaces their starts); on the last attempt a failed request's scenes fail,
+        before it they are DEFERRED."""
         self.last_attempt = last_attempt
         retry_buffer: list[dict] = []
-        for batch_ids in chunks(scene_ids, self.batch_size):
-            yield self._guarded(batch_ids, lambda: self._fingerprint_batch(batch_ids, retry_buffer))
-            while len(retry_buffer) >= self.batch_size:
-                waiting = retry_buffer[: self.batch_size]
-                del retry_buffer[: self.batch_size]
-                yield self._guarded([s["id"] for s in waiting], lambda: self._by_ids(waiting))
-        if retry_buffer:
-            yield self._guarded([s["id"] for s in retry_buffer], lambda: self._by_ids(retry_buffer))
+        in_flight: deque[_Ask] = deque()
+        pool = ThreadPoolExecutor(self.requests_in_flight, thread_name_prefix="tagManager-stashdb")
+        try:
+            for batch_ids in chunks(scene_ids, self.batch_size):
+                while len(in_flight) >= self.requests_in_flight:
+                    yield self._settled(in_flight.popleft(), retry_buffer, in_flight, pool)
+                in_flight.append(self._guarded(batch_ids, lambda: self._ask_by_fingerprints(batch_ids, pool)))
+            while in_flight or retry_buffer:
+                if not in_flight:
+                    in_flight.append(self._ask_by_ids(retry_buffer, pool))
+                yield self._settled(in_flight.popleft(), retry_buffer, in_flight, pool)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # a stopped run does not wait for answers
+
+    def _settled(self, ask: _Ask, retry_buffer: list[dict], in_flight: deque, pool: Executor) -> Batch:
+        """Wait for one request's answer and turn it into results; scenes it leaves to
+        pass 2 join the retry buffer, which is asked by id whenever 40 wait."""
+        results = list(ask.ready)
+        if ask.future is not None:
+            results += self._guarded(ask.scene_ids, lambda: ask.settle(self._answer(ask.future)), settling=True)
+        retry_buffer.extend(result.scene for result in results if result.outcome is _PASS_TWO)
+        while len(retry_buffer) >= self.batch_size:
+            in_flight.append(self._ask_by_ids(retry_buffer, pool))
+        return [result for result in results if result.outcome is not _PASS_TWO]
 
     def _failed(self, scene_id: str, scene: dict | None, message: str) -> SceneResult:
         """A scene a failed request was about: deferred, or failed on the last attempt."""
@@ -62,27 +99,18 @@ class SceneFetcher:
         return SceneResult(scene_id, scene, outcome=outcome, message=message)
 
     @staticmethod
-    def _guarded(scene_ids: Sequence[str], fetch: Callable[[], Batch]) -> Batch:
-        """An unexpected failure while fetching fails that batch's scenes, not the run."""
+    def _guarded(scene_ids: Sequence[str], fetch: Callable, settling: bool = False):
+        """An unexpected failure while asking or settling fails that request's scenes
+        (as results, or as an _Ask that needs no answer), never the run."""
         try:
             return fetch()
         except SyncAborted:
             raise
-        except Exception as exc:  # noqa: BLE001 - one batch's failure never stops the run
+        except Exception as exc:  # noqa: BLE001 - one request's failure never stops the run
             log.error("Fetching %d scenes failed unexpectedly: %s: %s", len(scene_ids), type(exc).__name__, exc)
             log.debug("Traceback", exc_info=True)
-            return [SceneResult(scene_id, outcome=Outcome.ERROR, message=str(exc)) for scene_id in scene_ids]
-
-    def _fingerprint_batch(self, batch_ids: Sequence[str], retry_buffer: list[dict]) -> Batch:
-        results, scenes = self._read_scenes(batch_ids)
-        misses = []
-        for scene, stashdb_scene in self._by_fingerprints(scenes):
-            if stashdb_scene is None:
-                misses.append(scene)
-            else:
-                results.append(SceneResult(scene["id"], scene, stashdb_scene, FOUND_BY_FINGERPRINT))
-        retry_buffer.extend(misses)  # only once the whole batch is sorted
-        return results
+            failed = [SceneResult(scene_id, outcome=Outcome.ERROR, message=str(exc)) for scene_id in scene_ids]
+            return failed if settling else _Ask(list(scene_ids), failed, None)
 
     # -- read --------------------------------------------------------------------------
 
@@ -101,24 +129,37 @@ class SceneFetcher:
         by_id = {str(scene.get("id")): scene for scene in scenes if isinstance(scene, dict)}
         gone = [SceneResult(scene_id, outcome=Outcome.ERROR, message="scene no longer in Stash")
                 for scene_id in batch_ids if scene_id not in by_id]
-        return gone, [by_id[scene_id] for scene_id in batch_ids if scene_id in by_id]
+        scenes = [by_id[scene_id] for scene_id in batch_ids if scene_id in by_id]
+        if self.skip_organized:
+            gone += [SceneResult(s["id"], s, outcome=Outcome.ORGANIZED) for s in scenes if s.get("organized") is True]
+            scenes = [scene for scene in scenes if scene.get("organized") is not True]
+        return gone, scenes
 
     # -- pass 1 ------------------------------------------------------------------------
 
-    def _by_fingerprints(self, scenes: list[dict]) -> Iterator[tuple[dict, dict | None]]:
-        """Pair each scene with the StashDB scene its StashID names, or None."""
+    def _ask_by_fingerprints(self, batch_ids: Sequence[str], pool: Executor) -> _Ask:
+        """Read the batch, and ask StashDB who its scenes are by their fingerprints."""
+        ready, scenes = self._read_scenes(batch_ids)
         queries = [fingerprint_queries_from_files(scene.get("files")) for scene in scenes]
-        yield from ((scene, None) for scene, query in zip(scenes, queries) if not query)
+        ready += [_pass_two(scene) for scene, query in zip(scenes, queries) if not query]
         asked = [(scene, query) for scene, query in zip(scenes, queries) if query]
         if not asked:
-            return
-        try:
-            answers = self._ask(self.stashdb.find_scenes_by_fingerprints, [query for _, query in asked])
-        except StashDBError as exc:
-            log.warning("Fingerprint request for %d scenes failed (%s); they will be asked by id", len(asked), exc)
-            answers = [[] for _ in asked]
-        for (scene, _), candidates in zip(asked, answers):
-            yield scene, self._named_live_scene(scene, candidates)
+            return _Ask(list(batch_ids), ready, None)
+        future = pool.submit(self.stashdb.find_scenes_by_fingerprints, [query for _, query in asked])
+        return _Ask([scene["id"] for scene, _ in asked], ready, future,
+                    lambda answer: self._fingerprint_results([scene for scene, _ in asked], answer))
+
+    def _fingerprint_results(self, scenes: list[dict], answer) -> Batch:
+        """Found: the live scene the StashID names; anything else is left to pass 2."""
+        if isinstance(answer, StashDBError):
+            log.warning("Fingerprint request for %d scenes failed (%s); they will be asked by id", len(scenes), answer)
+            answer = [[] for _ in scenes]
+        results = []
+        for scene, candidates in zip(scenes, answer):
+            found = self._named_live_scene(scene, candidates)
+            results.append(_pass_two(scene) if found is None else
+                           SceneResult(scene["id"], scene, found, FOUND_BY_FINGERPRINT))
+        return results
 
     def _named_live_scene(self, scene: dict, candidates: list) -> dict | None:
         """The candidate the scene's StashID names, if StashDB has not deleted it."""
@@ -128,36 +169,44 @@ class SceneFetcher:
 
     # -- pass 2 ------------------------------------------------------------------------
 
-    def _by_ids(self, scenes: list[dict]) -> Batch:
-        results, asked = [], []
+    def _ask_by_ids(self, retry_buffer: list[dict], pool: Executor) -> _Ask:
+        """Ask StashDB by id for the first 40 scenes waiting in the retry buffer."""
+        scenes = retry_buffer[: self.batch_size]
+        del retry_buffer[: self.batch_size]
+        ready, asked = [], []
         for scene in scenes:
             stash_id = first_stash_id(scene, self.endpoint)
             if stash_id is None:
-                results.append(SceneResult(scene["id"], scene, outcome=Outcome.ERROR,
-                                           message="the scene no longer has a StashID for this endpoint"))
+                ready.append(SceneResult(scene["id"], scene, outcome=Outcome.ERROR,
+                                         message="the scene no longer has a StashID for this endpoint"))
             else:
                 asked.append((scene, stash_id))
         if not asked:
-            return results
-        try:
-            answers = self._ask(self.stashdb.find_scenes_by_ids, [stash_id for _, stash_id in asked])
-        except StashDBError as exc:
+            return _Ask([scene["id"] for scene in scenes], ready, None)
+        future = pool.submit(self.stashdb.find_scenes_by_ids, [stash_id for _, stash_id in asked])
+        return _Ask([scene["id"] for scene, _ in asked], ready, future,
+                    lambda answer: self._by_id_results(asked, answer))
+
+    def _by_id_results(self, asked: list[tuple[dict, str]], answer) -> Batch:
+        if isinstance(answer, StashDBError):
             later = "they fail" if self.last_attempt else "they get one more attempt at the end of the run"
-            log.error("StashDB request for %d scenes by id failed (%s); %s", len(asked), exc, later)
-            return results + [self._failed(scene["id"], scene, str(exc)) for scene, _ in asked]
-        return results + [by_id_result(scene, stash_id, answer) for (scene, stash_id), answer in zip(asked, answers)]
+            log.error("StashDB request for %d scenes by id failed (%s); %s", len(asked), answer, later)
+            return [self._failed(scene["id"], scene, str(answer)) for scene, _ in asked]
+        return [by_id_result(scene, stash_id, found) for (scene, stash_id), found in zip(asked, answer)]
 
-    # -- asking StashDB ----------------------------------------------------------------
+    # -- StashDB's answers -------------------------------------------------------------
 
-    def _ask(self, method, argument):
+    def _answer(self, future: Future):
+        """The request's answer, or the StashDBError it failed with. The stop rules are
+        applied here, on the fetcher thread."""
         try:
-            answer = method(argument)
+            answer = future.result()
         except StashDBAuthError as exc:
             raise SyncAborted(stashdb_key_rejected_reason(str(exc))) from None
         except StashDBError as exc:
             self._stop_if_asked_to_wait_too_long(exc)
             self.stashdb_outage.failure(exc)
-            raise
+            return exc
         self.stashdb_outage.success()
         return answer
 
@@ -165,6 +214,13 @@ class SceneFetcher:
         if isinstance(exc, StashDBRateLimited) and exc.retry_after and exc.retry_after >= self.stashdb_outage.window:
             raise SyncAborted(f"StashDB asked tagManager to wait {exc.retry_after:.0f} s before its next request; "
                               "run the task again after that") from None
+
+
+_PASS_TWO = object()  # a result's outcome while its scene waits to be asked by id
+
+
+def _pass_two(scene: dict) -> SceneResult:
+    return SceneResult(scene["id"], scene, outcome=_PASS_TWO)
 
 
 def by_id_result(scene: dict, stash_id: str, answer: dict | StashDBError | None) -> SceneResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from stashdb_tag import StashDBTag
 from tag_matching import TagCache, TagExcluder, match_stashdb_tag_to_local
 
 
@@ -16,6 +17,7 @@ from tag_matching import TagCache, TagExcluder, match_stashdb_tag_to_local
 class UnmatchedTag:
     name: str
     stashdb_id: str | None
+    details: StashDBTag | None = field(default=None, compare=False)  # what StashDB says of it
 
 
 @dataclass
@@ -51,7 +53,7 @@ def plan_scene_tags(
             key = (name, _optional_str(stashdb_tag.get("id")))
             if key not in seen_unmatched:
                 seen_unmatched.add(key)
-                plan.unmatched.append(UnmatchedTag(*key))
+                plan.unmatched.append(UnmatchedTag(*key, StashDBTag.from_answer(stashdb_tag)))
         elif local_id not in already_present:
             already_present.add(local_id)
             plan.new_tag_ids.append(local_id)

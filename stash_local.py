@@ -49,6 +49,7 @@ query TagManagerScenesByIds($ids: [ID!], $filter: FindFilterType) {
     scenes {
       id
       title
+      organized
       tags { id }
       stash_ids { endpoint stash_id }
       files { fingerprints { type value } }
@@ -101,7 +102,35 @@ query TagManagerConfiguration($plugin_ids: [ID!]) {
 }
 """
 
+FIND_TAG_QUERY = """
+query TagManagerFindTag($id: ID!) {
+  findTag(id: $id) { id name sort_name description aliases stash_ids { endpoint stash_id updated_at } parents { id } }
+}
+"""
+
+TAG_CREATE_MUTATION = """
+mutation TagManagerTagCreate($input: TagCreateInput!) {
+  tagCreate(input: $input) { id name sort_name description aliases stash_ids { endpoint stash_id updated_at } parents { id } }
+}
+"""
+
+TAG_UPDATE_MUTATION = """
+mutation TagManagerTagUpdate($input: TagUpdateInput!) {
+  tagUpdate(input: $input) { id name sort_name description aliases stash_ids { endpoint stash_id updated_at } parents { id } }
+}
+"""
+
+CONFIGURE_SCRAPING_MUTATION = """
+mutation TagManagerConfigureScraping($input: ConfigScrapingInput!) {
+  configureScraping(input: $input) { excludeTagPatterns }
+}
+"""
+
 ALL_QUERY_DOCUMENTS = (
+    FIND_TAG_QUERY,
+    TAG_CREATE_MUTATION,
+    TAG_UPDATE_MUTATION,
+    CONFIGURE_SCRAPING_MUTATION,
     FIND_TAGS_QUERY,
     SCENE_IDS_WITH_STASH_ID_QUERY,
     SCENES_BY_IDS_QUERY,
@@ -255,6 +284,34 @@ class LocalStash:
         errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
         return {scene_id: _write_error(f"{WRITE_ALIAS_PREFIX}{i}", data, errors)
                 for i, (scene_id, _) in enumerate(chunk)}
+
+    # -- tags and settings -------------------------------------------------------------
+
+    def find_tag(self, tag_id: str) -> dict | None:
+        """One tag with everything a merge-safe update must keep, or None if Stash has no such tag."""
+        return self._graphql("findTag", FIND_TAG_QUERY, {"id": tag_id})["findTag"]
+
+    def create_tag(self, tag_input: dict) -> dict:
+        """`tagCreate`: one transaction; Stash's refusal (a name or alias another tag holds)
+        raises StashLocalError with Stash's own message."""
+        created = self._graphql("tagCreate", TAG_CREATE_MUTATION, {"input": tag_input})["tagCreate"]
+        if not isinstance(created, dict) or created.get("id") is None:
+            raise StashLocalError("Stash tagCreate: no tag in answer")
+        return created
+
+    def update_tag(self, tag_input: dict) -> dict:
+        """`tagUpdate`. Every list it is given (aliases, stash_ids, parent_ids) REPLACES the
+        tag's list: callers send the merged lists."""
+        updated = self._graphql("tagUpdate", TAG_UPDATE_MUTATION, {"input": tag_input})["tagUpdate"]
+        if not isinstance(updated, dict) or updated.get("id") is None:
+            raise StashLocalError("Stash tagUpdate: no tag in answer")
+        return updated
+
+    def set_exclude_tag_patterns(self, patterns: Sequence[str]) -> list[str]:
+        """`configureScraping` with the whole list (it replaces it); returns the list Stash kept."""
+        variables = {"input": {"excludeTagPatterns": list(patterns)}}
+        result = self._graphql("configureScraping", CONFIGURE_SCRAPING_MUTATION, variables)["configureScraping"]
+        return list(result["excludeTagPatterns"])
 
     # -- transport ---------------------------------------------------------------------
 

@@ -54,16 +54,29 @@ _REDACTED = "[redacted]"
 # --------------------------------------------------------------------------
 # Queries: constant documents, every value passed as a GraphQL variable.
 
+TAG_FIELDS_FRAGMENT = """
+fragment TagManagerTagFields on Tag {
+  id
+  name
+  description
+  aliases
+  deleted
+  category {
+    name
+  }
+}
+"""
+
+# A scene's tags come with what creating or suggesting a local tag needs: no extra request.
 SCENE_FIELDS_FRAGMENT = """
 fragment TagManagerSceneFields on Scene {
   id
   deleted
   tags {
-    id
-    name
+    ...TagManagerTagFields
   }
 }
-"""
+""" + TAG_FIELDS_FRAGMENT
 
 ME_OPERATION = "TagManagerMe"
 ME_QUERY = """
@@ -92,6 +105,17 @@ _ALIASED_FIELD_TEMPLATE = "  s{index}: findScene(id: $id{index}) {{ ...TagManage
 _ALIASED_QUERY_TEMPLATE = "query TagManagerFindScenesByIds({variables}) {{\n{fields}\n}}\n"
 
 
+# Aliased findTag, for tags a report does not describe: the same shape, `t0`, `t1` ...
+FIND_TAGS_BY_IDS_OPERATION = "TagManagerFindTagsByIds"
+_ALIASED_TAG_FIELD_TEMPLATE = "  t{index}: findTag(id: $id{index}) {{ ...TagManagerTagFields }}"
+_ALIASED_TAG_QUERY_TEMPLATE = "query TagManagerFindTagsByIds({variables}) {{\n{fields}\n}}\n"
+
+
+def tag_alias(index: int) -> str:
+    """The answer key of the index-th tag in an aliased findTag query."""
+    return f"t{int(index)}"
+
+
 def scene_alias(index: int) -> str:
     """The answer key of the index-th scene in an aliased findScene query."""
     return f"s{int(index)}"
@@ -102,17 +126,27 @@ def scene_id_variable(index: int) -> str:
     return f"id{int(index)}"
 
 
-@functools.lru_cache(maxsize=None)
-def build_find_scenes_by_ids_query(count: int) -> str:
-    """The aliased findScene document for ``count`` ids (1..40), cached per count."""
+def _aliased_query(count: int, field_template: str, query_template: str, fragment: str) -> str:
+    """`count` aliased root fields (1..40), each with its own id variable."""
     if isinstance(count, bool) or not isinstance(count, int):
         raise TypeError("count must be an int")
     if not 1 <= count <= MAX_SCENES_PER_REQUEST:
         raise ValueError(f"count must be between 1 and {MAX_SCENES_PER_REQUEST}")
     variables = ", ".join(_ALIASED_VARIABLE_TEMPLATE.format(index=i) for i in range(count))
-    fields = "\n".join(_ALIASED_FIELD_TEMPLATE.format(index=i) for i in range(count))
-    query = _ALIASED_QUERY_TEMPLATE.format(variables=variables, fields=fields)
-    return query + SCENE_FIELDS_FRAGMENT
+    fields = "\n".join(field_template.format(index=i) for i in range(count))
+    return query_template.format(variables=variables, fields=fields) + fragment
+
+
+@functools.lru_cache(maxsize=None)
+def build_find_scenes_by_ids_query(count: int) -> str:
+    """The aliased findScene document for ``count`` ids (1..40), cached per count."""
+    return _aliased_query(count, _ALIASED_FIELD_TEMPLATE, _ALIASED_QUERY_TEMPLATE, SCENE_FIELDS_FRAGMENT)
+
+
+@functools.lru_cache(maxsize=None)
+def build_find_tags_by_ids_query(count: int) -> str:
+    """The aliased findTag document for ``count`` ids (1..40), cached per count."""
+    return _aliased_query(count, _ALIASED_TAG_FIELD_TEMPLATE, _ALIASED_TAG_QUERY_TEMPLATE, TAG_FIELDS_FRAGMENT)
 
 
 # --------------------------------------------------------------------------
@@ -364,33 +398,49 @@ class StashDBClient:
 
     # ---- per-operation answer handling
 
+    def find_tags_by_ids(self, tag_ids: Iterable[str]) -> list[dict | StashDBError | None]:
+        """Per id, in input order, 40 ids a request: its tag (deleted ones included, as
+        stash-box returns them), None for an id StashDB does not know, or a StashDBError
+        when StashDB failed that id alone."""
+        ids = [str(tag_id) for tag_id in tag_ids]
+        tags: list[dict | StashDBError | None] = []
+        for chunk in chunks(ids, MAX_SCENES_PER_REQUEST):
+            answer = self._execute(FIND_TAGS_BY_IDS_OPERATION, build_find_tags_by_ids_query(len(chunk)),
+                                   {scene_id_variable(i): tag_id for i, tag_id in enumerate(chunk)})
+            tags.extend(self._per_alias(FIND_TAGS_BY_IDS_OPERATION, answer, [tag_alias(i) for i in range(len(chunk))],
+                                        self._checked_tag))
+        return tags
+
     def _find_scenes_chunk(self, ids: Sequence[str]) -> list[dict | StashDBError | None]:
         operation = FIND_SCENES_BY_IDS_OPERATION
         query = build_find_scenes_by_ids_query(len(ids))
         variables = {scene_id_variable(i): scene_id for i, scene_id in enumerate(ids)}
         answer = self._execute(operation, query, variables)
+        return self._per_alias(operation, answer, [scene_alias(i) for i in range(len(ids))], self._checked_scene)
+
+    def _per_alias(self, operation: str, answer: _Answer, aliases: list[str],
+                   check: Callable[[str, Any, int], dict]) -> list[dict | StashDBError | None]:
+        """Each aliased field's answer: checked data, None (unknown id), or its own error."""
         errors_by_alias: dict[str | None, list] = {}
         for error in answer.errors:
             errors_by_alias.setdefault(_error_alias(error), []).append(error)
-        scenes = [self._aliased_scene(answer, i, errors_by_alias) for i in range(len(ids))]
-        unexplained = [error for error in answer.errors
-                       if not any(_error_alias(error) == scene_alias(i) for i in range(len(ids)))]
+        results = [self._aliased_answer(operation, answer, alias, errors_by_alias, check) for alias in aliases]
+        unexplained = [error for error in answer.errors if _error_alias(error) not in aliases]
         if unexplained:
             self._log_ignored_errors(operation, answer._replace(errors=unexplained))
-        return scenes
+        return results
 
-    def _aliased_scene(self, answer: _Answer, index: int, errors_by_alias: dict) -> dict | StashDBError | None:
-        operation = FIND_SCENES_BY_IDS_OPERATION
-        alias = scene_alias(index)
+    def _aliased_answer(self, operation: str, answer: _Answer, alias: str, errors_by_alias: dict,
+                        check: Callable[[str, Any, int], dict]) -> dict | StashDBError | None:
         own_errors = errors_by_alias.get(alias)
         if own_errors and answer.data.get(alias) is None:
             return self._graphql_errors_error(operation, answer._replace(errors=own_errors))
-        scene = self._field(operation, answer, alias)
-        if scene is None:
+        value = self._field(operation, answer, alias)
+        if value is None:
             if errors_by_alias.get(None):
                 raise self._graphql_errors_error(operation, answer)
             return None
-        return self._checked_scene(operation, scene, answer.status)
+        return check(operation, value, answer.status)
 
     def _find_by_fingerprints_chunk(self, chunk: list[list[dict]]) -> list[list[dict]]:
         operation = FIND_SCENES_BY_FINGERPRINTS_OPERATION
@@ -425,6 +475,11 @@ class StashDBClient:
                     and isinstance(tag.get("name"), str)):
                 raise self._wrong_shape(operation, f"scene {scene_id} with a malformed tag", status)
         return scene
+
+    def _checked_tag(self, operation: str, tag: Any, status: int) -> dict:
+        if not (isinstance(tag, dict) and isinstance(tag.get("id"), str) and isinstance(tag.get("name"), str)):
+            raise self._wrong_shape(operation, "a tag without id or name", status)
+        return tag
 
     def _field(self, operation: str, answer: _Answer, key: str) -> Any:
         if key not in answer.data:

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from run_health import OutageWatch, SyncAborted, session_expired_reason
-from scene_fetcher import Batch, SceneFetcher, describe_scene, first_stash_id
+from scene_fetcher import MAX_REQUESTS_IN_FLIGHT, Batch, SceneFetcher, describe_scene, first_stash_id
 from scene_tag_plan import TagPlan, plan_scene_tags
 from short_text import format_duration, shorten, shorten_names
 from stash_local import StashAuthError
 from sync_stats import Outcome, SceneResult, SyncStats, summary_lines
 from tag_matching import TagCache, TagExcluder, id_order
+from tag_resolution import CREATED, SKIPPED, FAILED, WOULD_CREATE, TagCreator, log_creation
 
 log = logging.getLogger("tagManager.sync")
 
@@ -52,6 +53,9 @@ class SyncSettings:
     batch_size: int = BATCH_SIZE
     outage_seconds: float | None = None                      # None: run_health.OUTAGE_SECONDS
     session_age_seconds: int | None = None                   # set when the plugin runs on a login session
+    requests_in_flight: int = MAX_REQUESTS_IN_FLIGHT         # StashDB requests waiting for answers at once
+    create_missing: bool = False                             # syncCreateMissing: create unmatched tags
+    skip_organized: bool = False                             # syncSkipOrganized: leave organized scenes alone
 
 
 class Progress:
@@ -93,6 +97,7 @@ class SceneTagSync:
         self.tag_cache: TagCache | None = None
         self.write_outage = OutageWatch("Stash writes", settings.outage_seconds)
         self.progress = Progress(0, on_progress)
+        self.tried_creating: set[str] = set()   # StashDB tag ids syncCreateMissing has tried
 
     # -- the run -----------------------------------------------------------------------
 
@@ -105,7 +110,8 @@ class SceneTagSync:
             self.progress.total = len(scene_ids)
             self._warn_if_longer_than_session(len(scene_ids))
             fetcher = SceneFetcher(self.local, self.stashdb, self.settings.endpoint, self.settings.batch_size,
-                                   self.settings.outage_seconds)
+                                   self.settings.outage_seconds, self.settings.requests_in_flight,
+                                   skip_organized=self.settings.skip_organized)
             deferred = self._attempt(fetcher, scene_ids, last_attempt=False)
             if deferred:
                 self.stats.deferred = len(deferred)
@@ -181,8 +187,12 @@ class SceneTagSync:
     def write_batch(self, found: Sequence[SceneResult], last_attempt: bool = True) -> None:
         """Plan each found scene's new tags and write them all in one request (or log them,
         dry run); sets each result's outcome. A scene whose planning fails unexpectedly is
-        that scene's error; the others go on."""
+        that scene's error; the others go on. With syncCreateMissing, the batch's unmatched
+        tags are created first and the scenes planned again."""
         plans = [(result, self._plan_or_none(result)) for result in found]
+        if self.settings.create_missing and self._create_missing([plan for _, plan in plans if plan]):
+            plans = [(result, self._plan_or_none(result)) for result in found]
+        self._count_unplanned(plans)
         changing = [(result, plan) for result, plan in plans if plan is not None and plan.new_tag_ids]
         if self.settings.dry_run:
             for result, plan in changing:
@@ -203,16 +213,42 @@ class SceneTagSync:
 
     def _plan_or_none(self, result: SceneResult) -> TagPlan | None:
         try:
-            plan = plan_scene_tags(result.scene, result.stashdb_scene, self.tag_cache, self.settings.endpoint,
+            return plan_scene_tags(result.scene, result.stashdb_scene, self.tag_cache, self.settings.endpoint,
                                    self.excluder)
         except Exception as exc:  # noqa: BLE001 - one scene's failure never stops the run
             log.error("%s: could not plan its tags: %s: %s", describe_scene(result.scene), type(exc).__name__, exc)
             log.debug("Traceback for scene %s", result.scene_id, exc_info=True)
             return None
-        self.stats.excluded_tags_skipped += plan.excluded_count
-        for tag in plan.unmatched:
-            self.stats.record_unmatched(tag.name, tag.stashdb_id)
-        return plan
+
+    def _count_unplanned(self, plans: list[tuple[SceneResult, TagPlan | None]]) -> None:
+        """The final plans' unmatched and excluded StashDB tags, counted and kept per scene."""
+        for result, plan in plans:
+            if plan is None:
+                continue
+            self.stats.excluded_tags_skipped += plan.excluded_count
+            result.unmatched = list(plan.unmatched)
+            for tag in plan.unmatched:
+                self.stats.record_unmatched(tag.name, tag.stashdb_id)
+
+    def _create_missing(self, plans: list[TagPlan]) -> bool:
+        """syncCreateMissing: a local tag for each unmatched StashDB tag not tried yet, as
+        create_tags makes it (dry run: logged only). True when a tag was created."""
+        creator = TagCreator(self.local, self.tag_cache, self.settings.endpoint, dry_run=self.settings.dry_run)
+        created = False
+        for tag in (t for plan in plans for t in plan.unmatched):
+            if tag.details is None or tag.stashdb_id in self.tried_creating:
+                continue
+            self.tried_creating.add(tag.stashdb_id)
+            try:
+                creation = creator.create(tag.details)
+            except StashAuthError as exc:
+                raise SyncAborted(session_expired_reason(str(exc))) from None
+            log_creation(creation)
+            created |= creation.status == CREATED
+            self.stats.tags_created += creation.status == CREATED
+            self.stats.tags_would_create += creation.status == WOULD_CREATE
+            self.stats.tag_creations_skipped += creation.status in (SKIPPED, FAILED)
+        return created
 
     def _write(self, changing: list[tuple[SceneResult, TagPlan]], last_attempt: bool) -> None:
         """One request for the batch. A scene Stash refused fails alone; a request that
@@ -247,7 +283,7 @@ class SceneTagSync:
         if self.report is not None:
             self.report.scene(result.scene_id, (result.scene or {}).get("title"),
                               first_stash_id(result.scene, self.settings.endpoint), result.outcome.value,
-                              self._names(result.added_tag_ids), result.message)
+                              self._names(result.added_tag_ids), result.message, result.unmatched)
         self.progress.advance(1)
 
     def tag_names(self, tag_ids: Sequence[str]) -> str:

@@ -20,6 +20,7 @@ class Outcome(str, Enum):
     STALE = "stale_stash_id"          # StashDB scene deleted or merged away
     NOT_FOUND = "not_found"           # StashDB does not know the id
     ERROR = "error"
+    ORGANIZED = "skipped_organized"   # syncSkipOrganized: an organized scene is left untouched
     DEFERRED = "deferred"             # a request failed: one more attempt at the end (never final)
 
 
@@ -30,6 +31,7 @@ OUTCOME_LABELS = {
     Outcome.STALE: "stale StashID (deleted on StashDB)",
     Outcome.NOT_FOUND: "StashID unknown to StashDB",
     Outcome.ERROR: "failed",
+    Outcome.ORGANIZED: "organized, left untouched (syncSkipOrganized)",
 }
 FINAL_OUTCOMES = tuple(OUTCOME_LABELS)
 
@@ -52,6 +54,7 @@ class SceneResult:
     found_by: str | None = None        # FOUND_BY_FINGERPRINT or FOUND_BY_ID
     outcome: Outcome | None = None
     added_tag_ids: list[str] = field(default_factory=list)
+    unmatched: list = field(default_factory=list)   # scene_tag_plan.UnmatchedTag: no local tag matched
     message: str = ""
 
 
@@ -71,6 +74,9 @@ class SyncStats:
     found_by_fingerprint: int = 0
     found_by_id: int = 0
     deferred: int = 0                  # scenes given a second attempt at the end of the run
+    tags_created: int = 0              # syncCreateMissing: local tags created from StashDB tags
+    tags_would_create: int = 0         # ... that a dry run would create
+    tag_creations_skipped: int = 0     # ... that could not be created (see the log for why)
     aborted: str | None = None
     report_incomplete: str | None = None
 
@@ -124,6 +130,9 @@ class SyncStats:
             "found_by_fingerprint": self.found_by_fingerprint,
             "found_by_id": self.found_by_id,
             "deferred_to_second_attempt": self.deferred,
+            "tags_created": self.tags_created,
+            "tags_would_create": self.tags_would_create,
+            "tag_creations_skipped": self.tag_creations_skipped,
             "top_unmatched_tags": [
                 {"name": shorten(name), "scenes": count, "stashdb_id": self.unmatched_stashdb_ids.get(name)}
                 for name, count in self.top_unmatched()
@@ -154,6 +163,7 @@ def summary_lines(stats: SyncStats) -> list[str]:
         lines.append(f"  tags that would be added: {stats.tags_would_add}")
     else:
         lines.append(f"  tags added: {stats.tags_added}")
+    lines.extend(_creation_lines(stats))
     lines.append(f"  StashDB tags with no local match (skipped): {stats.distinct_unmatched_tags} distinct tags, "
                  f"{stats.unmatched_tags_skipped} occurrences on scenes")
     if stats.excluded_tags_skipped:
@@ -166,4 +176,16 @@ def summary_lines(stats: SyncStats) -> list[str]:
         lines.append(f"  REPORT INCOMPLETE: {stats.report_incomplete}")
     if stats.aborted:
         lines.append(f"  RUN STOPPED: {stats.aborted}")
+    return lines
+
+
+def _creation_lines(stats: SyncStats) -> list[str]:
+    """syncCreateMissing's part of the summary (nothing when it created or skipped nothing)."""
+    lines = []
+    if stats.tags_would_create:
+        lines.append(f"  local tags that would be created from StashDB tags: {stats.tags_would_create}")
+    if stats.tags_created:
+        lines.append(f"  local tags created from StashDB tags: {stats.tags_created}")
+    if stats.tag_creations_skipped:
+        lines.append(f"  StashDB tags that could not be created (see the log): {stats.tag_creations_skipped}")
     return lines

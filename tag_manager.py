@@ -33,8 +33,11 @@ from plugin_io import (
     read_plugin_input,
     write_plugin_result,
 )
+from requirements_check import report_requirements_problem, requirements_problem
 from run_config import (
+    SETTING_CREATE_MISSING,
     SETTING_DRY_RUN,
+    SETTING_SKIP_ORGANIZED,
     ConfigError,
     StashBox,
     choose_stash_box,
@@ -46,6 +49,7 @@ from run_config import (
     parse_scene_ids,
     plugin_settings,
     stash_connection_from_url,
+    switch_from_settings,
 )
 
 log = logging.getLogger("tagManager")
@@ -85,6 +89,9 @@ def plugin_report_dir(connection: Mapping[str, Any]) -> Path:
 def main(argv: list[str] | None = None, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout,
          stderr: IO[str] = sys.stderr, environ: Mapping[str, str] = os.environ) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    problem = requirements_problem()  # before anything imports requests or stashapi
+    if problem is not None:
+        return report_requirements_problem(problem, plugin_mode=not argv, stdin=stdin, stdout=stdout, stderr=stderr)
     if argv:
         return run_command_line(argv, stderr, environ)
     return run_plugin(stdin, stdout, stderr)
@@ -101,11 +108,14 @@ def run_plugin(stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         connection = dict(plugin_input.get("server_connection") or {})
         redactor.add([(connection.get("SessionCookie") or {}).get("Value"), connection.get("ApiKey")])
         args = plugin_input.get("args") or {}
+        if not isinstance(args, dict):
+            raise ConfigError(f"args must be a map, not {type(args).__name__}")
         mode = args.get("mode")
-        if mode != MODE_SYNC_SCENE_TAGS:
-            raise ConfigError(f"Unknown mode {mode!r}; this plugin's task sends mode {MODE_SYNC_SCENE_TAGS!r}")
-        stats = run_sync(connection, overrides_from_task_args(args, connection), redactor, StashProgress(stderr))
-        output, error, code = finish(stats)
+        if mode == MODE_SYNC_SCENE_TAGS:
+            stats = run_sync(connection, overrides_from_task_args(args, connection), redactor, StashProgress(stderr))
+            output, error, code = finish(stats)
+        else:
+            output, code = run_operation_mode(mode, args, connection, redactor), EXIT_OK
     except ConfigError as exc:
         error = str(exc)
         log.error("%s", error)
@@ -115,6 +125,25 @@ def run_plugin(stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         log.debug("Traceback", exc_info=True)
     write_plugin_result(stdout, output, error, redactor)
     return code
+
+
+def run_operation_mode(mode: Any, args: dict, connection: dict, redactor: SecretRedactor) -> Any:
+    """One of the page's operations (runPluginOperation): its arguments are checked before
+    Stash or StashDB is asked anything."""
+    from plugin_operations import OPERATION_MODES, OperationContext, parse_operation_args, run_operation
+
+    if mode not in OPERATION_MODES:
+        raise ConfigError(f"Unknown mode {mode!r}; tagManager's modes are "
+                          f"{', '.join(map(repr, (MODE_SYNC_SCENE_TAGS, *OPERATION_MODES)))}")
+    parsed = parse_operation_args(mode, args)
+    local = make_local_stash(connection)
+    configuration = local.configuration(PLUGIN_ID)
+    general = configuration.get("general") or {}
+    redactor.add([general.get("apiKey")] + [box.get("api_key") for box in general.get("stashBoxes") or []])
+    box = resolve_stash_box(general.get("stashBoxes"), plugin_settings(configuration), Overrides())
+    context = OperationContext(local, configuration, box.endpoint, plugin_report_dir(connection),
+                               lambda: make_stashdb_client(box))
+    return run_operation(mode, parsed, context)
 
 
 # -- command-line mode -----------------------------------------------------------------
@@ -211,6 +240,8 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
         raise ConfigError(f"{box.name} rejected the API key ({exc}); check it in Settings > Metadata Providers") from None
     sync_settings = SyncSettings(
         endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration),
+        create_missing=switch_from_settings(settings, SETTING_CREATE_MISSING),
+        skip_organized=switch_from_settings(settings, SETTING_SKIP_ORGANIZED),
         dry_run_scene_limit=None if overrides.full_dry_run else DRY_RUN_SCENE_LIMIT,
         scene_ids=overrides.scene_ids, limit=overrides.limit,
         session_age_seconds=login_session_age(general, connection))
@@ -235,7 +266,10 @@ def sync_with_report(local, stashdb, settings, on_progress, report_dir: Path | N
 
     report = None
     if report_dir is not None:
-        report = RunReport(report_dir, label="dry-run" if settings.dry_run else "sync", redact=redactor.redact)
+        run_info = {"endpoint": settings.endpoint, "dry_run": settings.dry_run,
+                    "targeted": bool(settings.scene_ids or settings.limit)}
+        report = RunReport(report_dir, label="dry-run" if settings.dry_run else "sync", redact=redactor.redact,
+                           run_info=run_info)
     try:
         stats = sync_scene_tags(local, stashdb, settings, on_progress, report)
     finally:

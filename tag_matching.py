@@ -25,6 +25,7 @@ warning per invalid exclusion pattern.
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import logging
 import re
@@ -181,47 +182,54 @@ def _sort_order(tag: _LocalTag) -> tuple:
     return (1, natural_ci_key(tag.sort_value))
 
 
-def _in_stash_result_order(tags: list[_LocalTag]) -> list[_LocalTag]:
-    """Tags in the order Stash's name/alias query ranks them: by sort key,
-    and among equal sort keys the highest id first (see module docstring)."""
-    highest_id_first = sorted(tags, key=_id_order, reverse=True)
-    return sorted(highest_id_first, key=_sort_order)  # stable
-
-
-def _first_tag_per_key(keyed_tags: Iterable[tuple[str, str]]) -> dict[str, str]:
-    winners: dict[str, str] = {}
-    for key, tag_id in keyed_tags:
-        winners.setdefault(key, tag_id)
-    return winners
-
-
-def _links_by_endpoint(tags: list[_LocalTag]) -> dict[str, dict[str, str]]:
-    """endpoint -> stash_id -> the lowest linked tag id."""
-    links: dict[str, dict[str, str]] = {}
-    for tag in sorted(tags, key=_id_order):
-        for endpoint, stash_id in tag.stash_ids:
-            links.setdefault(endpoint, {}).setdefault(stash_id, tag.id)
-    return links
+def _rank(tag: _LocalTag) -> tuple:
+    """Where Stash's name/alias query ranks a tag: by sort key, and among equal sort keys
+    the highest id first (see module docstring)."""
+    descending_id = (0, -int(tag.id), "") if tag.id.isdigit() else (1, 0, tag.id)
+    return (_sort_order(tag), descending_id)
 
 
 class TagCache:
-    """Local tags, indexed once for Stash's three lookups."""
+    """Local tags, indexed once for Stash's three lookups; `add` keeps the indexes exact
+    as tags are created during a run."""
 
     def __init__(self, tags: list[_LocalTag]) -> None:
-        ordered = _in_stash_result_order(tags)
-        self._names = {tag.id: tag.name for tag in tags}
-        self._links = _links_by_endpoint(tags)
-        self._linked_counts = Counter(e for tag in tags for e in {e for e, _ in tag.stash_ids})
-        self._name_keys = tuple((like_key(t.name), t.id) for t in ordered if t.name is not None)
-        self._alias_keys = tuple((like_key(a), t.id) for t in ordered for a in t.aliases)
-        by_alias = _first_tag_per_key(self._alias_keys)
-        by_name = _first_tag_per_key(self._name_keys)
-        self._exact_winners = {**by_alias, **by_name}  # a name beats an alias
+        self._tags: dict[str, _LocalTag] = {}
+        self._ranks: dict[str, tuple] = {}
+        self._links: dict[str, dict[str, str]] = {}     # endpoint -> stash_id -> lowest tag id
+        self._linked_counts: Counter = Counter()
+        self._name_keys: list[tuple[tuple, str, str]] = []   # (rank, like key, tag id), in rank order
+        self._alias_keys: list[tuple[tuple, str, str]] = []
+        self._name_winners: dict[str, str] = {}
+        self._alias_winners: dict[str, str] = {}
+        self._exact_winners: dict[str, str] = {}        # a name beats an alias
         self._wildcard_winners: dict[str, str | None] = {}
+        for tag in sorted(tags, key=_rank):
+            self._index(tag, appending=True)
         logger.debug(
             "Tag cache: %d tags, %d names, %d aliases, links for %d endpoint(s)",
-            len(self._names), len(by_name), len(by_alias), len(self._links),
+            len(self._tags), len(self._name_winners), len(self._alias_winners), len(self._links),
         )
+
+    def _index(self, tag: _LocalTag, appending: bool) -> None:
+        rank = _rank(tag)
+        self._tags[tag.id] = tag
+        self._ranks[tag.id] = rank
+        for endpoint in {e for e, _ in tag.stash_ids}:
+            self._linked_counts[endpoint] += 1
+        for endpoint, stash_id in tag.stash_ids:
+            linked = self._links.setdefault(endpoint, {})
+            if stash_id not in linked or id_order(tag.id) < id_order(linked[stash_id]):
+                linked[stash_id] = tag.id
+        keys = [(like_key(tag.name), self._name_keys, self._name_winners)] if tag.name is not None else []
+        keys += [(like_key(alias), self._alias_keys, self._alias_winners) for alias in tag.aliases]
+        for key, ordered, winners in keys:
+            entry = (rank, key, tag.id)
+            ordered.append(entry) if appending else bisect.insort(ordered, entry)
+            if key not in winners or rank < self._ranks[winners[key]]:
+                winners[key] = tag.id
+            self._exact_winners[key] = self._name_winners.get(key) or self._alias_winners[key]
+        self._wildcard_winners.clear()
 
     @classmethod
     def from_tags(cls, tags: Iterable[Mapping[str, Any]]) -> TagCache:
@@ -233,12 +241,31 @@ class TagCache:
         """From anything with an ``all_tags()`` method returning Tag dicts."""
         return cls.from_tags(local_stash.all_tags())
 
+    def add(self, tag: Mapping[str, Any]) -> None:
+        """A tag created during the run (a Stash ``Tag`` dict with a new id)."""
+        local = _local_tag(tag)
+        if local is None or local.id in self._tags:
+            raise ValueError(f"cannot add tag {tag.get('id')!r} to the cache")
+        self._index(local, appending=False)
+
     @property
     def tag_count(self) -> int:
-        return len(self._names)
+        return len(self._tags)
 
     def get_name(self, tag_id: str) -> str | None:
-        return self._names.get(str(tag_id))
+        tag = self._tags.get(str(tag_id))
+        return tag.name if tag else None
+
+    def tag(self, tag_id: str) -> Mapping[str, Any] | None:
+        """A tag as ``{id, name, aliases, stash_ids}`` (stash_ids as ``{endpoint, stash_id}``)."""
+        tag = self._tags.get(str(tag_id))
+        if tag is None:
+            return None
+        return {"id": tag.id, "name": tag.name, "aliases": list(tag.aliases),
+                "stash_ids": [{"endpoint": e, "stash_id": s} for e, s in tag.stash_ids]}
+
+    def tags(self) -> Iterable[Mapping[str, Any]]:
+        return (self.tag(tag_id) for tag_id in self._tags)
 
     def linked_count(self, endpoint: str) -> int:
         """Local tags with a stash id for exactly this endpoint."""
@@ -250,7 +277,8 @@ class TagCache:
         return linked.get(stash_id) if linked else None
 
     def tag_found_by_name(self, stashdb_name: str) -> str | None:
-        """Steps 2 and 3: ``name LIKE stashdb_name``, else ``alias LIKE``."""
+        """Steps 2 and 3: ``name LIKE stashdb_name``, else ``alias LIKE``. This is also
+        Stash's uniqueness check for a new name or alias (pkg/tag/update.go)."""
         key = like_key(stashdb_name)
         if "%" in key or "_" in key:
             return self._wildcard_winner(key)
@@ -266,8 +294,8 @@ class TagCache:
         return self._wildcard_winners[key]
 
 
-def _first_matching(pattern: re.Pattern, keyed_tags: tuple[tuple[str, str], ...]) -> str | None:
-    return next((tag_id for key, tag_id in keyed_tags if pattern.fullmatch(key)), None)
+def _first_matching(pattern: re.Pattern, keyed_tags: list[tuple[tuple, str, str]]) -> str | None:
+    return next((tag_id for _, key, tag_id in keyed_tags if pattern.fullmatch(key)), None)
 
 
 def match_stashdb_tag_to_local(

@@ -54,7 +54,7 @@ PROFILES = {
 }
 
 
-def run(profile: Profile, plugin_root: Path, seed: int) -> dict:
+def run(profile: Profile, plugin_root: Path, seed: int, requests_in_flight: int | None = None) -> dict:
     library = generate_library(profile.scenes, seed, fallback_share=FINGERPRINTS_UNKNOWN_SHARE)
     with start_simulators(library, stashdb_rpm=profile.stashdb_rpm) as sims:
         sims.stashdb.latency = profile.stashdb_latency
@@ -62,7 +62,8 @@ def run(profile: Profile, plugin_root: Path, seed: int) -> dict:
         driver = subprocess.run(
             [sys.executable, "-m", "bench.sync_driver", "--plugin-root", str(plugin_root),
              "--stash-url", sims.stash.url, "--stashdb-url", sims.stashdb.url,
-             "--stashdb-api-key", sims.stashdb.api_key, "--rate", str(profile.client_rate)],
+             "--stashdb-api-key", sims.stashdb.api_key, "--rate", str(profile.client_rate),
+             *(["--requests-in-flight", str(requests_in_flight)] if requests_in_flight else [])],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=3600, check=False,
         )
         if driver.returncode != 0:

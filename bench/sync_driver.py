@@ -106,6 +106,7 @@ def main() -> None:
     parser.add_argument("--stashdb-api-key", required=True)
     parser.add_argument("--rate", type=float, required=True, help="StashDB requests per second")
     parser.add_argument("--split", action="store_true", help="time the run's parts (see the docstring)")
+    parser.add_argument("--requests-in-flight", type=int, help="StashDB requests waiting at once (default: the sync's)")
     options = parser.parse_args()
     sys.path.insert(0, options.plugin_root)
 
@@ -117,6 +118,8 @@ def main() -> None:
     local = LocalStash(requests.Session(), options.stash_url)
     stashdb = StashDBClient(options.stashdb_url, options.stashdb_api_key, requests_per_second=options.rate)
     settings = SyncSettings(endpoint=options.stashdb_url, dry_run=False)
+    if options.requests_in_flight:
+        settings = SyncSettings(endpoint=options.stashdb_url, dry_run=False, requests_in_flight=options.requests_in_flight)
     split = Split()
     if options.split:
         install_split(split, local, stashdb)

@@ -24,8 +24,6 @@ from tests.simulators.records import StashDBTag
 from tests.simulators.text_rules import ascii_fold
 from tests.simulators.vocabulary import VocabularyTag, load_vocabulary
 
-MIN_PARITY_TAGS = 2_000
-
 
 def parity_uuid(text: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "tagmanager-parity:" + text))

@@ -213,7 +213,8 @@ def test_stash_loads_the_installed_plugin_with_its_tasks_and_settings(listed_plu
     assert plugin["enabled"] is True
     assert [task["name"] for task in plugin["tasks"]] == [SYNC_TASK_NAME, FULL_REPORT_TASK_NAME]
     settings = {setting["name"]: setting["type"] for setting in plugin["settings"]}
-    assert settings == {"syncDryRun": "BOOLEAN", "syncEndpoint": "STRING"}
+    assert settings == {"syncDryRun": "BOOLEAN", "syncEndpoint": "STRING", "syncCreateMissing": "BOOLEAN",
+                        "syncSkipOrganized": "BOOLEAN"}
 
 
 # -- the installed copy runs -------------------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 from graphql import parse, validate
 
 from tag_matching import TagCache, match_stashdb_tag_to_local
-from tests.e2e.parity_vocabulary import MIN_PARITY_TAGS, ParityDesign, design_parity
+from tests.e2e.parity_vocabulary import ParityDesign, design_parity
 from tests.e2e.stash_jobs import scan
 from tests.e2e.stash_seed import STASH_CONFIGURATION, all_scenes, all_tags, create_tags, fingerprints_of
 from tests.e2e.stash_server import RealStash, StashBoxEntry
@@ -24,6 +24,7 @@ from tests.e2e.video_library import make_videos
 from tests.shared_schemas import require_stash_schema
 from tests.simulators.records import StashDBFingerprint, StashDBScene
 from tests.simulators.stashdb_sim import StashDBSimulator
+from tests.simulators.vocabulary import load_vocabulary
 
 BOX_NAME = "Simulated StashDB (parity)"
 SCRAPE_TIMEOUT_SECONDS = 180.0
@@ -115,6 +116,8 @@ def test_plugin_matches_every_tag_as_stash_does(
     for line in differences:
         print("  DIFFERENT:", line)
 
-    assert len(scraped_tags) == len(design.stashdb_tags) >= MIN_PARITY_TAGS
+    # Every name of the vocabulary in use (the real snapshot, or the synthetic one of a fresh
+    # clone) is in the design, with its variants; by design about a sixth find no local tag.
+    assert len(scraped_tags) == len(design.stashdb_tags) >= len(load_vocabulary())
     assert differences == []
-    assert 1_500 <= matched <= len(scraped_tags) - 200
+    assert 0.6 * len(scraped_tags) <= matched <= 0.92 * len(scraped_tags)

@@ -15,7 +15,10 @@ synthetic one) gets a uuid and one way of being known locally
 * ``name_case_variant``   local tag named ``x``/``X``/... (ASCII case differs);
 * ``alias``               local tag named after one of X's aliases, with ``X``
                           (in some ASCII case) as its alias;
-* ``missing``             nothing local: the tag stays unmatched.
+* ``missing``             nothing local: the tag stays unmatched;
+* ``near_miss``           (only with ``near_miss_share``) a local tag Stash does not
+                          match but a person would: a StashDB alias as its name, other
+                          punctuation, or the other number (the suggestions' targets).
 
 Local names and aliases are unique ASCII-case-insensitively (as Stash
 enforces), never contain ``%`` or ``_``, and have no Unicode case twins.
@@ -95,6 +98,7 @@ class LibrarySpec:
     max_scene_tags: int = 25
     exclude_tag_patterns: tuple[str, ...] = ()
     vocabulary_file: Path | None = None
+    near_miss_share: float = 0.0   # of the MISSING tags: a near-miss local tag instead (library_tags.py)
 
     def kind_shares(self) -> list[tuple[str, float]]:
         shares = [
@@ -156,7 +160,8 @@ class _SceneGenerator:
     def __init__(self, spec: LibrarySpec) -> None:
         self.spec = spec
         self.rng = random.Random(spec.seed)
-        self.tag_set = build_tags(load_vocabulary(spec.vocabulary_file), self.rng, spec.endpoint, OTHER_ENDPOINT)
+        self.tag_set = build_tags(load_vocabulary(spec.vocabulary_file), self.rng, spec.endpoint, OTHER_ENDPOINT,
+                                  spec.near_miss_share)
         self.oracle = TagOracle(self.tag_set.local_tags, spec.endpoint, spec.exclude_tag_patterns)
         self.tags_by_id = {tag.id: tag for tag in self.tag_set.stashdb_tags}
         self.stashdb_scenes: list[StashDBScene] = []

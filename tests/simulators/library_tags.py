@@ -21,6 +21,7 @@ BY_NAME = "name"
 BY_NAME_CASE_VARIANT = "name_case_variant"
 BY_ALIAS = "alias"
 MISSING = "missing"
+NEAR_MISS = "near_miss"   # a local tag Stash does not match but a person would (see near_miss_name)
 
 LINK_WEIGHTS: tuple[tuple[str, float], ...] = (
     (STASH_ID, 0.25),
@@ -75,8 +76,15 @@ class TagSet:
     popularity: list[str] = field(default_factory=list)
 
 
-def build_tags(vocabulary: list[VocabularyTag], rng: random.Random, endpoint: str, other_endpoint: str) -> TagSet:
-    """StashDB tags with uuids, in a random popularity order, and their local tags."""
+def build_tags(vocabulary: list[VocabularyTag], rng: random.Random, endpoint: str, other_endpoint: str,
+               near_miss_share: float = 0.0) -> TagSet:
+    """StashDB tags with uuids, in a random popularity order, and their local tags.
+
+    With `near_miss_share`, that share of the tags left MISSING get a near miss instead: a
+    local tag named as one of the StashDB tag's aliases, or as its name with other
+    punctuation or in the other number. Stash matches none of them; they are what the
+    plugin's suggestions are for. (At 0 no random number is drawn for it, so libraries
+    without near misses are exactly what they were.)"""
     vocabulary_words = {ascii_fold(t) for v in vocabulary for t in (v.name, *v.aliases)}
     book = LocalTagBook(reserved=set())
     for name in PERSONAL_TAG_NAMES:
@@ -90,7 +98,10 @@ def build_tags(vocabulary: list[VocabularyTag], rng: random.Random, endpoint: st
         tag = StashDBTag(_uuid(rng), word.name, word.aliases, word.category, word.description)
         result.stashdb_tags.append(tag)
         result.popularity.append(tag.id)
-        result.link_kinds[tag.id] = _add_local(book, tag, _draw_link_kind(rng), rng, endpoint, other_endpoint)
+        kind = _draw_link_kind(rng)
+        if kind == MISSING and near_miss_share and rng.random() < near_miss_share:
+            kind = NEAR_MISS
+        result.link_kinds[tag.id] = _add_local(book, tag, kind, rng, endpoint, other_endpoint)
     result.local_tags = book.tags
     return result
 
@@ -144,7 +155,21 @@ def _create(book: LocalTagBook, tag: StashDBTag, kind: str, rng: random.Random,
         return book.add(_case_variant(tag.name, rng)) is not None
     if kind == BY_ALIAS:
         return book.add(_alias_owner_name(book, tag), aliases=(_case_variant(tag.name, rng),)) is not None
+    if kind == NEAR_MISS:
+        name = near_miss_name(tag, rng)
+        return name is not None and ascii_fold(name) != ascii_fold(tag.name) and book.add(name) is not None
     return kind == MISSING
+
+
+def near_miss_name(tag: StashDBTag, rng: random.Random) -> str | None:
+    """A StashDB alias, or the name with spaces as hyphens (or the reverse), or with an s
+    added or taken from its last word."""
+    choices = [alias for alias in tag.aliases[:1] if alias.isascii()]
+    if " " in tag.name or "-" in tag.name:
+        choices.append(tag.name.replace(" ", "-") if " " in tag.name else tag.name.replace("-", " "))
+    if tag.name[-1:].isalpha():
+        choices.append(tag.name[:-1] if tag.name.endswith("s") and not tag.name.endswith("ss") else tag.name + "s")
+    return rng.choice(choices) if choices else None
 
 
 def _alias_owner_name(book: LocalTagBook, tag: StashDBTag) -> str:

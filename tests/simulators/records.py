@@ -72,6 +72,8 @@ class LocalTag:
     sort_name: str | None = None
     aliases: tuple[str, ...] = ()
     stash_ids: tuple[LocalStashID, ...] = ()
+    description: str | None = None
+    parent_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,7 @@ class LocalScene:
     stash_ids: tuple[LocalStashID, ...] = ()
     files: tuple[LocalFile, ...] = ()
     tag_ids: tuple[int, ...] = ()
+    organized: bool = False
 
     def stash_id_for(self, endpoint: str) -> str | None:
         for stash_id in self.stash_ids:

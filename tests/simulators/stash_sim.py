@@ -1,8 +1,9 @@
 """A simulated Stash v0.30.1 GraphQL server (the part the sync uses).
 
 Enough for stashapp-tools' ``StashInterface`` constructor (version, apiKey,
-introspection) and for the plugin: configuration, findTags, findScenes,
-sceneUpdate and bulkSceneUpdate. Library semantics live in
+introspection) and for the plugin: configuration, findTag(s), findScenes,
+sceneUpdate, bulkSceneUpdate, and the tag writes of :mod:`stash_tag_writes`
+(tagCreate, tagUpdate, configureScraping). Library semantics live in
 :mod:`stash_store`; authentication as Stash does it:
 
 * a non-empty ``ApiKey`` header must equal the configured key, else HTTP 401
@@ -26,6 +27,7 @@ from .request_log import RequestLogEntry
 from .schema_files import STASH_SUBSET_FILE, subset_schema
 from .served import ServedSimulator
 from .stash_store import SET, LocalStore, Page, StoreError, foreign_key_error
+from .stash_tag_writes import checked_patterns, create_tag, update_tag
 from .stash_views import SceneView, tag_view
 
 STASH_VERSION = "v0.30.1"
@@ -197,6 +199,28 @@ def _write(info: GraphQLResolveInfo, scene_ids: list[int], mode: str | None, tag
     return views[0] if single else views
 
 
+def resolve_tag_create(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
+    sim = _sim(info)
+    tag = _store_call(lambda: create_tag(sim.store, input))
+    sim.tag_log.append(("tagCreate", dict(input)))
+    return sim.refresh_tag_view(tag)
+
+
+def resolve_tag_update(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
+    sim = _sim(info)
+    tag = _store_call(lambda: update_tag(sim.store, input))
+    sim.tag_log.append(("tagUpdate", dict(input)))
+    return sim.refresh_tag_view(tag)
+
+
+def resolve_configure_scraping(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
+    sim = _sim(info)
+    if input.get("excludeTagPatterns") is not None:
+        sim.exclude_tag_patterns = _store_call(lambda: checked_patterns(input["excludeTagPatterns"]))
+        sim.tag_log.append(("configureScraping", dict(input)))
+    return {"excludeTagPatterns": list(sim.exclude_tag_patterns)}
+
+
 STASH_RESOLVERS = {
     "Query": {
         "findScene": resolve_find_scene,
@@ -209,6 +233,9 @@ STASH_RESOLVERS = {
     "Mutation": {
         "sceneUpdate": resolve_scene_update,
         "bulkSceneUpdate": resolve_bulk_scene_update,
+        "tagCreate": resolve_tag_create,
+        "tagUpdate": resolve_tag_update,
+        "configureScraping": resolve_configure_scraping,
     },
     "ConfigResult": {"plugins": resolve_plugins},
 }
@@ -245,6 +272,7 @@ class StashSimulator(ServedSimulator):
         self.exclude_tag_patterns = list(exclude_tag_patterns)
         self.plugin_settings: dict[str, dict[str, Any]] = dict(plugin_settings or {})
         self.mutation_log = MutationLog()
+        self.tag_log: list[tuple[str, dict]] = []   # tag and settings writes, in order
         self._tag_views = {tag.id: tag_view(self.store, tag) for tag in self.store.tags.values()}
 
     # -- GraphQLService ----------------------------------------------------
@@ -268,6 +296,15 @@ class StashSimulator(ServedSimulator):
     # -- views -------------------------------------------------------------
     def tag_view(self, tag: LocalTag) -> dict[str, Any]:
         return self._tag_views[tag.id]
+
+    def refresh_tag_view(self, tag: LocalTag) -> dict[str, Any]:
+        """The view of a created or changed tag (scenes show tags through these views)."""
+        self._tag_views[tag.id] = tag_view(self.store, tag)
+        return self._tag_views[tag.id]
+
+    def local_tags(self) -> list[LocalTag]:
+        """The library's tags as they are now (after the plugin's writes)."""
+        return list(self.store.tags.values())
 
     def scene_view(self, scene: LocalScene) -> SceneView:
         return SceneView(self.store, self._tag_views, scene)

@@ -21,10 +21,11 @@ def stash_id_views(store: LocalStore, stash_ids: tuple[LocalStashID, ...]) -> li
 def tag_view(store: LocalStore, tag: LocalTag) -> dict[str, Any]:
     created = format_time(store.created_at)
     return {
-        "id": str(tag.id), "name": tag.name, "sort_name": tag.sort_name, "description": None,
+        "id": str(tag.id), "name": tag.name, "sort_name": tag.sort_name, "description": tag.description,
         "aliases": list(tag.aliases), "ignore_auto_tag": False, "favorite": False,
         "created_at": created, "updated_at": created,
-        "stash_ids": stash_id_views(store, tag.stash_ids), "parents": [], "children": [],
+        "stash_ids": stash_id_views(store, tag.stash_ids), "children": [],
+        "parents": [tag_view(store, store.tags[parent]) for parent in tag.parent_ids if parent in store.tags],
     }
 
 
@@ -33,7 +34,6 @@ class SceneView:
 
     __slots__ = ("_store", "_tag_views", "_scene")
     code = details = director = date = None
-    organized = False
 
     def __init__(self, store: LocalStore, tag_views: dict[int, dict[str, Any]], scene: LocalScene) -> None:
         self._store, self._tag_views, self._scene = store, tag_views, scene
@@ -45,6 +45,10 @@ class SceneView:
     @property
     def title(self) -> str:
         return self._scene.title
+
+    @property
+    def organized(self) -> bool:
+        return self._scene.organized
 
     @property
     def urls(self) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from stash_local import StashLocalError
 from stashdb_api import StashDBError
 
 ENDPOINT = "https://stashdb.org/graphql"
@@ -23,11 +24,12 @@ def local_tag(tag_id, name, *, aliases=(), stash_ids=(), sort_name=None):
     }
 
 
-def local_scene(scene_id, stashdb_id, *, tags=(), oshash=None, title=None, endpoint=ENDPOINT):
+def local_scene(scene_id, stashdb_id, *, tags=(), oshash=None, title=None, endpoint=ENDPOINT, organized=False):
     files = [{"fingerprints": [{"type": "oshash", "value": oshash}]}] if oshash else []
     return {
         "id": str(scene_id),
         "title": title,
+        "organized": organized,
         "tags": [{"id": str(t)} for t in tags],
         "stash_ids": [{"endpoint": endpoint, "stash_id": stashdb_id}] if stashdb_id else [],
         "files": files,
@@ -35,7 +37,9 @@ def local_scene(scene_id, stashdb_id, *, tags=(), oshash=None, title=None, endpo
 
 
 def stashdb_scene(scene_id, tags, *, deleted=False):
-    return {"id": scene_id, "deleted": deleted, "tags": [{"id": i, "name": n} for i, n in tags]}
+    """`tags`: (id, name) pairs, or StashDB Tag dicts with description, aliases, category."""
+    return {"id": scene_id, "deleted": deleted,
+            "tags": [t if isinstance(t, dict) else {"id": t[0], "name": t[1]} for t in tags]}
 
 
 @dataclass
@@ -86,6 +90,20 @@ class FakeLocalStash:
         present = {t["id"] for t in self.scenes[scene_id]["tags"]}
         self.scenes[scene_id]["tags"] += [{"id": t} for t in tag_ids if t not in present]
         return None
+
+    created_tags: list = field(default_factory=list)
+
+    def create_tag(self, tag_input):
+        """tagCreate with Stash's rule: a name or alias is held once, ASCII case aside."""
+        texts = [tag_input["name"], *tag_input.get("aliases", [])]
+        held = {t.lower() for tag in self.tags for t in (tag["name"], *tag["aliases"])}
+        if any(text.lower() in held for text in texts):
+            raise StashLocalError(f"Stash tagCreate: tag with name '{tag_input['name']}' already exists")
+        created = {"id": str(100 + len(self.created_tags)), "sort_name": None, "aliases": [], "stash_ids": [],
+                   **{k: v for k, v in tag_input.items() if k != "parent_ids"}}
+        self.created_tags.append(tag_input)
+        self.tags.append(created)
+        return created
 
     def tag_ids(self, scene_id):
         return {t["id"] for t in self.scenes[scene_id]["tags"]}

@@ -45,6 +45,15 @@ class FakeServers:
     updated_at: dict = field(default_factory=dict)             # scene id -> a sortable time
     mutations: list = field(default_factory=list)
     stashdb_ops: list = field(default_factory=list)
+    stashdb_tags: list = field(default_factory=lambda: [dict(tag) for tag in STASHDB_TAGS])
+    stashdb_tag_catalogue: dict = field(default_factory=dict)  # findTag answers beyond the scenes' tags
+    local_tags: dict = field(default_factory=lambda: {
+        "1": {"id": "1", "name": "Anal", "sort_name": None, "description": None, "aliases": [], "stash_ids": [],
+              "parents": []},
+        "2": {"id": "2", "name": "Blonde", "sort_name": None, "description": None, "aliases": ["Blond"],
+              "stash_ids": [], "parents": []}})
+    exclude_tag_patterns: list = field(default_factory=list)
+    tag_writes: list = field(default_factory=list)             # (mutation, input) as Stash received them
 
     def __post_init__(self):
         for i in self.scene_ids:
@@ -69,6 +78,8 @@ class FakeServers:
         data = self._stash_data(query, variables)
         if data is None:
             return json_answer({"errors": [{"message": "unexpected query"}]}, 422)
+        if "__error__" in data:
+            return json_answer({"data": None, "errors": [{"message": data["__error__"]}]})
         return json_answer({"data": data})
 
     def _stash_data(self, query: str, variables: dict) -> dict | None:
@@ -82,12 +93,18 @@ class FakeServers:
             return {"configuration": {
                 "general": {"username": "", "maxSessionAge": 3600, **self.general, "stashBoxes": [
                     {"endpoint": STASHDB_URL, "api_key": STASHDB_KEY, "name": "StashDB", "max_requests_per_minute": 0}]},
-                "scraping": {"excludeTagPatterns": []},
+                "scraping": {"excludeTagPatterns": list(self.exclude_tag_patterns)},
                 "plugins": {"tagManager": self.settings}}}
         if "TagManagerFindTags" in query:
-            return {"findTags": {"count": 2, "tags": [
-                {"id": "1", "name": "Anal", "sort_name": None, "aliases": [], "stash_ids": []},
-                {"id": "2", "name": "Blonde", "sort_name": None, "aliases": ["Blond"], "stash_ids": []}]}}
+            return {"findTags": {"count": len(self.local_tags), "tags": [dict(t) for t in self.local_tags.values()]}}
+        if "TagManagerFindTag(" in query:
+            return {"findTag": self.local_tags.get(variables["id"])}
+        if "TagManagerTagCreate" in query or "TagManagerTagUpdate" in query:
+            return self._tag_write(query, variables["input"])
+        if "TagManagerConfigureScraping" in query:
+            self.tag_writes.append(("configureScraping", variables["input"]))
+            self.exclude_tag_patterns = list(variables["input"]["excludeTagPatterns"])
+            return {"configureScraping": {"excludeTagPatterns": list(self.exclude_tag_patterns)}}
         if "TagManagerSceneIds" in query:
             return {"findScenes": self._snapshot(variables)}
         if "TagManagerStashIdEndpoints" in query:
@@ -98,6 +115,24 @@ class FakeServers:
         if "bulkSceneUpdate" in query:
             return self._write(variables)
         return None
+
+    def _tag_write(self, query: str, tag_input: dict) -> dict | None:
+        """tagCreate / tagUpdate with Stash's rule: a name or alias is held once (ASCII case aside)."""
+        creating = "TagManagerTagCreate" in query
+        self.tag_writes.append(("tagCreate" if creating else "tagUpdate", tag_input))
+        tag_id = str(len(self.local_tags) + 1) if creating else tag_input["id"]
+        tag = {"id": tag_id, "name": "", "sort_name": None, "description": None, "aliases": [], "stash_ids": [],
+               "parents": []} if creating else dict(self.local_tags[tag_id])
+        tag.update({key: value for key, value in tag_input.items() if key not in ("id", "parent_ids")})
+        if "parent_ids" in tag_input:
+            tag["parents"] = [{"id": parent} for parent in tag_input["parent_ids"]]
+        for text in [tag["name"], *tag["aliases"]]:
+            holders = [t for t in self.local_tags.values() if t["id"] != tag_id
+                       and text.lower() in [n.lower() for n in (t["name"], *t["aliases"])]]
+            if holders:
+                return {"__error__": f"tag with name '{text}' already exists"}
+        self.local_tags[tag_id] = tag
+        return {"tagCreate" if creating else "tagUpdate": dict(tag)}
 
     def _snapshot(self, variables: dict) -> dict:
         wanted = variables["scene_filter"]["stash_id_endpoint"]["endpoint"]
@@ -138,6 +173,9 @@ class FakeServers:
         if "fingerprints" in variables:
             answer = [[self._stashdb_scene(f"sdb-{int(fp[0]['hash'], 16)}")] for fp in variables["fingerprints"]]
             return json_answer({"data": {"findScenesBySceneFingerprints": answer}})
+        if "TagManagerFindTagsByIds" in body["query"]:
+            return json_answer({"data": {"t" + name.removeprefix("id"): self._stashdb_tag(tag_id)
+                                         for name, tag_id in variables.items()}})
         if variables:
             return self._by_ids(variables)
         return json_answer({"data": {"me": {"name": "tester"}}})
@@ -153,9 +191,13 @@ class FakeServers:
                 data[alias] = self._stashdb_scene(stash_id)
         return json_answer({"data": data, **({"errors": errors} if errors else {})})
 
-    @staticmethod
-    def _stashdb_scene(stash_id: str) -> dict:
-        return {"id": stash_id, "deleted": False, "tags": STASHDB_TAGS}
+    def _stashdb_scene(self, stash_id: str) -> dict:
+        return {"id": stash_id, "deleted": False, "tags": self.stashdb_tags}
+
+    def _stashdb_tag(self, tag_id: str) -> dict | None:
+        known = {tag["id"]: tag for tag in self.stashdb_tags} | self.stashdb_tag_catalogue
+        tag = known.get(tag_id)
+        return None if tag is None else {"description": None, "aliases": [], "deleted": False, "category": None, **tag}
 
 
 def client_without_waits(box):

@@ -110,7 +110,8 @@ def test_secrets_echoed_by_a_server_reach_neither_the_answer_nor_the_report(tmp_
     assert_stash_protocol(stdout, stderr)  # also: no secret in stdout or stderr
     assert code == 2
     files = list(report_folder(tmp_path).iterdir())
-    assert {f.name for f in files} == {"scenes.csv", "scenes.json", "unmatched_tags.csv", "summary.json"}
+    assert {f.name for f in files} == {"run.json", "scenes.csv", "scenes.json",
+                                       "stashdb_tags.jsonl", "unmatched_tags.csv", "summary.json"}
     texts = [f.read_text(encoding="utf-8") for f in files]
     assert any("proxy error" in text for text in texts)  # the message is there, the secrets are not
     assert not [s for s in SECRETS for text in texts if s in text]
@@ -194,8 +195,10 @@ def test_stash_answering_401_mid_run_stops_at_once_with_the_reason_and_the_fix(t
     errors = log_lines(stderr, "e")
     assert len(errors) == 1
     assert "session" in errors[0] and "Settings > Security" in errors[0] and "API key" in errors[0]
-    assert result["output"]["outcomes"]["error"] == 0 and result["output"]["outcomes"]["updated"] == 80
-    assert len(reads) == 3
+    summary = result["output"]
+    assert summary["outcomes"]["error"] == 0  # not a pile of per-scene failures
+    assert summary["outcomes"]["updated"] + summary["scenes_not_processed"] == 400
+    assert len(reads) == 3  # nothing asked of Stash after its first 401
 
 
 def test_a_run_longer_than_the_login_session_is_warned_about_at_the_start(tmp_path):

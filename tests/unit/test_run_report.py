@@ -13,7 +13,7 @@ def test_rows_are_on_disk_as_valid_json_and_csv_after_each_flush(tmp_path):
     report.flush()
     rows = json.loads((report.folder / "scenes.json").read_text(encoding="utf-8"))
     assert rows == [{"scene_id": "1", "title": "One, \"quoted\"\nline", "stashdb_id": "sdb-1", "outcome": "updated",
-                     "tags": ["Anal", "Blonde"], "message": ""}]
+                     "tags": ["Anal", "Blonde"], "message": "", "unmatched_stashdb_tag_ids": []}]
     report.scene("2", None, None, "error", [], "HTTP 500")
     report.flush()
     assert len(json.loads((report.folder / "scenes.json").read_text(encoding="utf-8"))) == 2
@@ -48,3 +48,31 @@ def test_an_impossible_folder_makes_an_incomplete_report_not_an_exception(tmp_pa
     report.scene("1", "t", "s", "updated", [])
     assert report.folder is None and report.incomplete
     assert report.finish({}, []) is None
+
+
+def test_a_killed_runs_report_is_read_as_far_as_it_goes(tmp_path):
+    from report_reader import choose_report, read_unmatched
+    from scene_tag_plan import UnmatchedTag
+    from stashdb_tag import StashDBTag
+
+    rope = StashDBTag("sdb-rope", "Rope", "Tied up.", ("Shibari",), "Action")
+    report = RunReport(tmp_path, run_info={"endpoint": "E", "dry_run": False, "targeted": False})
+    report.scene("1", "One", "s1", "updated", [], unmatched=[UnmatchedTag("Rope", "sdb-rope", rope)])
+    report.scene("2", "Two", "s2", "updated", [], unmatched=[UnmatchedTag("Rope", "sdb-rope", rope),
+                                                               UnmatchedTag("Gag", "sdb-gag", None)])
+    report.flush()
+    with open(report.folder / "scenes.json", "ab") as handle:  # killed in the middle of the next row
+        handle.write(b',\n  {"scene_id": "3", "unmatched_st')
+    found = read_unmatched(choose_report(tmp_path, "E"))
+    assert found.summary is None
+    assert found.scene_ids == {"sdb-rope": ["1", "2"], "sdb-gag": ["2"]}
+    assert found.tags == {"sdb-rope": rope}
+
+
+def test_the_newest_report_wins_even_within_one_second(tmp_path):
+    from report_reader import choose_report
+
+    for label in ("sync", "dry-run", "sync"):  # names sort otherwise: "...-dry-run" < "...-sync" < "...-sync-2"
+        RunReport(tmp_path, label=label, run_info={"endpoint": "E", "targeted": False}).close()
+    newest = max(tmp_path.iterdir(), key=lambda p: json.loads((p / "run.json").read_text())["started_epoch"])
+    assert choose_report(tmp_path, "E").path == newest

@@ -829,6 +829,8 @@ QUERY_DOCUMENTS = {
     **{f"constant {i}": document for i, document in enumerate(ALL_QUERY_DOCUMENTS)},
     "aliased k=1": build_find_scenes_by_ids_query(1),
     "aliased k=40": build_find_scenes_by_ids_query(40),
+    "aliased tags k=1": stashdb_api.build_find_tags_by_ids_query(1),
+    "aliased tags k=40": stashdb_api.build_find_tags_by_ids_query(40),
 }
 
 
@@ -841,9 +843,31 @@ def test_query_documents_validate_against_the_stash_box_schema(document):
 
 def test_every_query_constant_has_the_operation_name_the_client_sends():
     names = set()
-    for document in (*ALL_QUERY_DOCUMENTS, build_find_scenes_by_ids_query(2)):
+    for document in (*ALL_QUERY_DOCUMENTS, build_find_scenes_by_ids_query(2), stashdb_api.build_find_tags_by_ids_query(2)):
         operations = [d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)]
         assert len(operations) == 1
         names.add(operations[0].name.value)
     assert {FIND_SCENES_BY_IDS_OPERATION, FIND_SCENES_BY_FINGERPRINTS_OPERATION,
-            FIND_SCENES_BY_IDS_OPERATION, stashdb_api.ME_OPERATION} == names
+            stashdb_api.FIND_TAGS_BY_IDS_OPERATION, stashdb_api.ME_OPERATION} == names
+
+
+def test_tags_by_id_answer_per_id_forty_a_request(http, fake_clock):
+    def answer(request):
+        variables = json.loads(request.body)["variables"]
+        data, errors = {}, []
+        for name, tag_id in variables.items():
+            alias = "t" + name.removeprefix("id")
+            if tag_id == "bad":
+                data[alias] = None
+                errors.append({"message": "invalid UUID length: 3", "path": [alias]})
+            else:
+                data[alias] = None if tag_id == "unknown" else {"id": tag_id, "name": f"Tag {tag_id}", "aliases": []}
+        return 200, {}, json.dumps({"data": data, "errors": errors})
+
+    http.add_callback(responses.POST, ENDPOINT, callback=answer)
+    ids = [str(i) for i in range(39)] + ["unknown", "bad"]
+    answers = make_client(fake_clock).find_tags_by_ids(ids)
+    assert len(http.calls) == 2 and len(answers) == 41
+    assert answers[0]["name"] == "Tag 0" and answers[39] is None
+    assert isinstance(answers[40], StashDBError) and "invalid UUID" in str(answers[40])
+    assert all("$id" in json.loads(call.request.body)["query"] for call in http.calls)

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from scene_fetcher import MAX_REQUESTS_IN_FLIGHT
 from stashdb_api import StashDBAuthError
 from stashdb_scene_sync import SyncSettings, sync_scene_tags
 from sync_stats import Outcome
@@ -217,7 +218,7 @@ def test_rejected_key_stops_the_run_at_once(caplog):
     with caplog.at_level(logging.ERROR, logger="tagManager"):
         stats = sync_scene_tags(local, stashdb, live())
     assert stats.aborted and "API key" in stats.aborted
-    assert len(stashdb.calls) == 2
+    assert len(stashdb.calls) <= 1 + MAX_REQUESTS_IN_FLIGHT  # what was already on its way, no more
     assert len([r for r in caplog.records if r.levelno == logging.ERROR]) == 1
     assert stats.scenes_processed == 40
     assert stats.scenes_processed + stats.scenes_not_processed == 100
@@ -246,7 +247,7 @@ def test_stashdb_failing_for_the_whole_outage_window_stops_the_run():
     stashdb.errors = [stashdb_error() for _ in range(1000)]
     stats = sync_scene_tags(local, stashdb, live(outage_seconds=0))
     assert stats.aborted and stats.aborted.startswith("StashDB gave nothing usable")
-    assert len(stashdb.calls) == 1
+    assert len(stashdb.calls) <= MAX_REQUESTS_IN_FLIGHT
     assert stats.scenes_processed + stats.scenes_not_processed == 480
 
 
@@ -304,7 +305,8 @@ def test_report_receives_one_row_per_scene():
         incomplete = None
 
         def scene(self, *row):
-            self.append(row)
+            *columns, unmatched = row
+            self.append((*columns, [tag.stashdb_id for tag in unmatched]))
 
         def flush(self):
             pass
@@ -314,9 +316,9 @@ def test_report_receives_one_row_per_scene():
     rows = Rows()
     sync_scene_tags(local, stashdb, live(), report=rows)
     assert sorted(rows) == [
-        ("1", "Title 1", "sdb-scene-1", "updated", ["Anal", "Blonde", "Big Tits"], ""),
-        ("2", "Title 2", "sdb-scene-2", "not_found", [], ""),
-        ("3", "Title 3", "sdb-scene-3", "updated", ["Anal", "Blonde", "Big Tits"], ""),
+        ("1", "Title 1", "sdb-scene-1", "updated", ["Anal", "Blonde", "Big Tits"], "", ["sdb-x"]),
+        ("2", "Title 2", "sdb-scene-2", "not_found", [], "", []),
+        ("3", "Title 3", "sdb-scene-3", "updated", ["Anal", "Blonde", "Big Tits"], "", ["sdb-x"]),
     ]
 
 
@@ -390,7 +392,7 @@ def test_write_batch_plans_writes_and_sets_each_result():
 def test_pass_two_asks_as_soon_as_forty_scenes_wait():
     local, stashdb = build(95)
     stashdb.by_oshash.clear()  # fingerprints are asked, and settle nothing
-    sync_scene_tags(local, stashdb, live())
+    sync_scene_tags(local, stashdb, live(requests_in_flight=1))
     assert [(kind, len(asked)) for kind, asked in stashdb.calls] == [
         ("fingerprints", 40), ("ids", 40), ("fingerprints", 40), ("ids", 40), ("fingerprints", 15), ("ids", 15)]
 
@@ -400,3 +402,92 @@ def test_the_dry_run_cap_is_exactly_two_hundred_scenes(scenes, previewed):
     local, stashdb = build(scenes)
     stats = sync_scene_tags(local, stashdb, SyncSettings(endpoint=ENDPOINT, dry_run=True))
     assert stats.scenes_processed == previewed and stats.scenes_not_processed == scenes - previewed
+
+
+def test_stashdb_requests_overlap_up_to_the_limit_and_never_beyond():
+    import threading
+    import time
+
+    local, stashdb = build(40 * 12)
+    stashdb.by_oshash.clear()
+    lock, waiting = threading.Lock(), {"now": 0, "most": 0}
+    real_by_fingerprints, real_by_ids = stashdb.find_scenes_by_fingerprints, stashdb.find_scenes_by_ids
+
+    def slow(answer):
+        def call(argument):
+            with lock:
+                waiting["now"] += 1
+                waiting["most"] = max(waiting["most"], waiting["now"])
+            time.sleep(0.05)  # a StashDB that takes its time to answer
+            with lock:
+                waiting["now"] -= 1
+            return answer(argument)
+        return call
+
+    stashdb.find_scenes_by_fingerprints, stashdb.find_scenes_by_ids = slow(real_by_fingerprints), slow(real_by_ids)
+    stats = sync_scene_tags(local, stashdb, live(requests_in_flight=3))
+    assert waiting["most"] == 3
+    assert stats.count(Outcome.UPDATED) == 480 and stats.found_by_id == 480
+    assert [len(ids) for kind, ids in stashdb.calls if kind == "ids"] == [40] * 12
+
+
+# -- syncCreateMissing and syncSkipOrganized ------------------------------------------------
+
+ROPE = {"id": "sdb-rope", "name": "Rope", "description": "Tied up.", "aliases": ["Shibari", "Blonde"],
+        "category": {"name": "Action"}, "deleted": False}
+
+
+def build_with_missing_tags(n_scenes=3):
+    local, stashdb = build(n_scenes)
+    for scene in stashdb.scenes.values():
+        scene["tags"] = [*scene["tags"], ROPE, {"id": "sdb-gone", "name": "Gone", "deleted": True}]
+    return local, stashdb
+
+
+def test_create_missing_makes_each_unmatched_tag_once_and_adds_it_to_the_scenes(caplog):
+    local, stashdb = build_with_missing_tags()
+    with caplog.at_level(logging.INFO, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, live(create_missing=True))
+    names = [tag["name"] for tag in local.created_tags]
+    assert names == ["Unknown Tag", "Rope"]
+    rope = local.created_tags[1]
+    assert rope["description"] == "Tied up." and rope["aliases"] == ["Shibari"]  # "Blonde" is tag 2's name
+    assert rope["stash_ids"] == [{"endpoint": ENDPOINT, "stash_id": "sdb-rope"}]
+    rope_id = next(t["id"] for t in local.tags if t["name"] == "Rope")
+    for scene_id in ("1", "2", "3"):
+        assert rope_id in local.tag_ids(scene_id)
+    assert stats.tags_created == 2 and stats.tag_creations_skipped == 1  # "Gone" is deleted on StashDB
+    assert stats.top_unmatched() == [("Gone", 3)]
+    assert any("Not creating local tag 'Gone'" in r.getMessage() for r in caplog.records)
+    again = sync_scene_tags(local, stashdb, live(create_missing=True))
+    assert again.tags_created == 0 and again.count(Outcome.UNCHANGED) == 3 and len(local.created_tags) == 2
+
+
+def test_create_missing_in_a_dry_run_lists_and_counts_what_it_would_create(caplog):
+    local, stashdb = build_with_missing_tags()
+    with caplog.at_level(logging.INFO, logger="tagManager"):
+        stats = sync_scene_tags(local, stashdb, SyncSettings(endpoint=ENDPOINT, dry_run=True, create_missing=True))
+    assert local.created_tags == [] and local.writes == []
+    assert stats.tags_would_create == 2
+    lines = [r.getMessage() for r in caplog.records if "would create local tag" in r.getMessage()]
+    assert lines == ["[DRY RUN] would create local tag 'Unknown Tag' from StashDB tag sdb-x",
+                     "[DRY RUN] would create local tag 'Rope' from StashDB tag sdb-rope "
+                     "(aliases left out: 'Blonde': local tag 'Blonde' (id 2) has it as its name)"]
+    assert any("local tags that would be created from StashDB tags: 2" in r.getMessage() for r in caplog.records)
+
+
+def test_without_the_setting_nothing_is_created():
+    local, stashdb = build_with_missing_tags()
+    stats = sync_scene_tags(local, stashdb, live())
+    assert local.created_tags == [] and stats.tags_created == 0
+
+
+def test_skip_organized_leaves_organized_scenes_alone_and_counts_them():
+    local, stashdb = build(4)
+    local.scenes["2"]["organized"] = local.scenes["4"]["organized"] = True
+    stats = sync_scene_tags(local, stashdb, live(skip_organized=True))
+    assert sorted(scene_id for scene_id, _ in local.writes) == ["1", "3"]
+    assert stats.count(Outcome.ORGANIZED) == 2 and stats.as_dict()["outcomes"]["skipped_organized"] == 2
+    asked = [scene for kind, batches in stashdb.calls if kind == "fingerprints" for scene in batches]
+    assert len(asked) == 2  # organized scenes are not even looked up
+    assert sync_scene_tags(local, stashdb, live()).count(Outcome.UPDATED) == 2  # off: they are synced

@@ -50,7 +50,8 @@ def test_unknown_mode_fails_with_one_error_line(tmp_path):
     result = assert_stash_protocol(stdout, stderr)
     assert code == 1 and "Unknown mode" in result["error"]
     assert [line for line in stderr.splitlines() if line.startswith("\x01e")] == [
-        "\x01e\x02Unknown mode 'nonsense'; this plugin's task sends mode 'sync_scene_tags'"]
+        "\x01e\x02Unknown mode 'nonsense'; tagManager's modes are 'sync_scene_tags', 'unmatched_tags', "
+        "'link_tag', 'create_tags', 'exclude_tag'"]
 
 
 @pytest.mark.parametrize("status", [401])
@@ -70,9 +71,10 @@ def test_report_is_written_beside_stash_config_and_named_in_the_log(tmp_path):
     (folder,) = (tmp_path / "plugin_data" / "tagManager" / "reports").iterdir()
     rows = json.loads((folder / "scenes.json").read_text())
     assert rows == [
-        {"scene_id": "1", "title": "Scene 1", "stashdb_id": "sdb-1", "outcome": "updated", "tags": ["Anal"], "message": ""},
+        {"scene_id": "1", "title": "Scene 1", "stashdb_id": "sdb-1", "outcome": "updated", "tags": ["Anal"], "message": "",
+         "unmatched_stashdb_tag_ids": []},
         {"scene_id": "2", "title": "Scene 2", "stashdb_id": "sdb-2", "outcome": "updated", "tags": ["Anal", "Blonde"],
-         "message": ""},
+         "message": "", "unmatched_stashdb_tag_ids": []},
     ]
     assert (folder / "scenes.csv").read_text().splitlines()[2] == "2,Scene 2,sdb-2,updated,Anal; Blonde,"
     assert json.loads((folder / "summary.json").read_text())["outcomes"]["updated"] == 2

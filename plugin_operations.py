@@ -1,0 +1,241 @@
+"""The operations tagManager's page calls through Stash's `runPluginOperation`:
+
+- `unmatched_tags` {report?}: the StashDB tags a report's scenes lacked because no local tag
+  matched them, most scenes first, each with up to five suggested local tags;
+- `link_tag` {stashdb_id, tag_id, add_alias?, replace?}: a local tag gains the StashID;
+- `create_tags` {stashdb_ids, parent_from_category?, report?}: local tags made from StashDB's;
+- `exclude_tag` {name}: one pattern for exactly that name in Stash's exclude patterns.
+
+Every argument is checked before anything is asked or written (`parse_operation_args`); a
+refusal raises ConfigError, whose text names the problem and becomes the `error` answer.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from report_reader import ReportNotFound, choose_report, read_unmatched
+from run_config import ConfigError, exclude_patterns
+from stashdb_api import StashDBAuthError, StashDBError
+from stashdb_tag import StashDBTag
+from tag_matching import TagCache, TagExcluder, id_order, match_stashdb_tag_to_local
+from tag_resolution import (GLOBAL_PATTERNS_NOTE, SKIPPED, ResolutionError, TagCreation, TagCreator,
+                            exclude_tag, link_tag)
+from tag_suggestions import SuggestionIndex
+
+log = logging.getLogger("tagManager.operations")
+
+UNMATCHED_TAGS, LINK_TAG, CREATE_TAGS, EXCLUDE_TAG = "unmatched_tags", "link_tag", "create_tags", "exclude_tag"
+OPERATION_ARGS = {  # mode -> (required, optional)
+    UNMATCHED_TAGS: ((), ("report",)),
+    LINK_TAG: (("stashdb_id", "tag_id"), ("add_alias", "replace", "report")),
+    CREATE_TAGS: (("stashdb_ids",), ("parent_from_category", "report")),
+    EXCLUDE_TAG: (("name",), ()),
+}
+OPERATION_MODES = tuple(OPERATION_ARGS)
+MAX_IDS_PER_CALL = 1000
+
+
+@dataclass
+class OperationContext:
+    """What an operation may use: the local Stash, its configuration, the chosen stash-box."""
+
+    local: Any
+    configuration: dict
+    endpoint: str
+    report_dir: Path
+    make_stashdb: Callable[[], Any]   # the StashDB client, built only when StashDB must be asked
+
+
+# -- arguments -----------------------------------------------------------------------
+
+def parse_operation_args(mode: str, args: Mapping[str, Any]) -> dict:
+    """The operation's arguments, checked and normalised; ConfigError names what is wrong."""
+    required, optional = OPERATION_ARGS[mode]
+    unknown = sorted(set(args) - {"mode", *required, *optional})
+    if unknown:
+        raise ConfigError(f"{mode}: unknown argument(s) {', '.join(map(repr, unknown))}; "
+                          f"it takes {', '.join(required + optional) or 'no arguments'}")
+    missing = [name for name in required if args.get(name) in (None, "", [])]
+    if missing:
+        raise ConfigError(f"{mode}: missing argument(s) {', '.join(missing)}")
+    parsed: dict[str, Any] = {}
+    for name in (*required, *optional):
+        if args.get(name) is not None:
+            parsed[name] = _ARG_PARSERS[name](name, args[name])
+    return parsed
+
+
+def _text(name: str, value: Any) -> str:
+    if not isinstance(value, (str, int)) or isinstance(value, bool) or not str(value).strip():
+        raise ConfigError(f"{name} must be a non-empty text, not {value!r}")
+    return str(value).strip()
+
+
+def _stashdb_id(name: str, value: Any) -> str:
+    text = _text(name, value)
+    if any(ch.isspace() or ch in ",;" for ch in text) or len(text) > 100:
+        raise ConfigError(f"{name} must be one StashDB id, not {value!r}")
+    return text
+
+
+def _tag_id(name: str, value: Any) -> str:
+    text = _text(name, value)
+    if not (text.isascii() and text.isdigit()):
+        raise ConfigError(f"{name} must be a Stash tag id (a whole number), not {value!r}")
+    return str(int(text))
+
+
+def _stashdb_ids(name: str, value: Any) -> list[str]:
+    items = value.replace(";", ",").split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(f"{name} must be a list of StashDB ids or a comma-separated text, not {value!r}")
+    ids = list(dict.fromkeys(_stashdb_id(name, item) for item in items if str(item).strip()))
+    if not ids or len(ids) > MAX_IDS_PER_CALL:
+        raise ConfigError(f"{name} must name between 1 and {MAX_IDS_PER_CALL} StashDB ids, not {len(ids)}")
+    return ids
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+    if text in ("true", "yes", "1"):
+        return True
+    if text in ("false", "no", "0"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def _report_name(name: str, value: Any) -> str:
+    text = _text(name, value)
+    if "/" in text or "\\" in text or text in (".", "..") or text.startswith("."):
+        raise ConfigError(f"{name} must be the name of a report folder, not {value!r}")
+    return text
+
+
+_ARG_PARSERS = {
+    "report": _report_name, "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": _stashdb_ids,
+    "add_alias": _boolean, "replace": _boolean, "parent_from_category": _boolean, "name": _text,
+}
+
+
+# -- the operations ------------------------------------------------------------------
+
+def run_operation(mode: str, args: dict, context: OperationContext) -> dict:
+    """Carry out one parsed operation; ConfigError when it cannot be done (nothing written)."""
+    try:
+        return _OPERATIONS[mode](args, context)
+    except (ResolutionError, ReportNotFound) as exc:
+        raise ConfigError(f"{mode}: {exc}") from None
+
+
+def unmatched_tags(args: dict, context: OperationContext) -> dict:
+    folder = choose_report(context.report_dir, context.endpoint, args.get("report"))
+    report = read_unmatched(folder)
+    local_tags = context.local.all_tags()
+    cache, index = TagCache.from_tags(local_tags), SuggestionIndex(local_tags, context.endpoint)
+    excluder = TagExcluder(exclude_patterns(context.configuration))
+    rows, resolved = [], 0
+    for stashdb_id, scene_ids in report.scene_ids.items():
+        tag = report.tags.get(stashdb_id) or StashDBTag(stashdb_id, "")
+        if excluder.excludes(tag.name) or match_stashdb_tag_to_local(
+                {"id": stashdb_id, "name": tag.name}, cache, context.endpoint) is not None:
+            resolved += 1
+            continue
+        rows.append(_unmatched_row(tag, sorted(set(scene_ids), key=id_order)))
+    rows.sort(key=lambda row: (-row["scenes"], row["name"].casefold(), row["stashdb_id"]))
+    for row in rows:
+        row["suggestions"] = [s.as_dict() for s in index.suggest(row["name"], row["aliases"])]
+    summary = report.summary or {}
+    log.info("unmatched_tags: %d StashDB tags from report %s (%d resolved since)", len(rows), folder.name, resolved)
+    return {"report": folder.name, "endpoint": folder.endpoint, "finished_at": summary.get("finished_at"),
+            "dry_run": folder.run.get("dry_run"), "summary": report.summary, "resolved_since_report": resolved,
+            "tags": rows}
+
+
+def _unmatched_row(tag: StashDBTag, scene_ids: list[str]) -> dict:
+    return {"stashdb_id": tag.stashdb_id, "name": tag.name, "description": tag.description,
+            "aliases": list(tag.aliases), "category": tag.category, "scenes": len(scene_ids),
+            "scene_ids": scene_ids}
+
+
+def link(args: dict, context: OperationContext) -> dict:
+    tag = stashdb_tags_by_id([args["stashdb_id"]], args.get("report"), context)[args["stashdb_id"]]
+    if isinstance(tag, str):
+        raise ConfigError(f"link_tag: {tag}; nothing was written")
+    if tag.deleted:
+        raise ConfigError(f"link_tag: StashDB has deleted tag {tag.stashdb_id} ({tag.name!r}); nothing was written")
+    cache = TagCache.build(context.local)
+    answer = link_tag(context.local, cache, tag, args["tag_id"], context.endpoint,
+                      add_alias=args.get("add_alias"), replace=args.get("replace", False))
+    log.info("link_tag: tag %r (id %s) %s StashDB tag %s %r; alias: %s", answer["tag_name"], answer["tag_id"],
+             "was already linked to" if answer["already_linked"] else "is now linked to", tag.stashdb_id,
+             tag.name, answer["alias_note"])
+    return answer
+
+
+def create(args: dict, context: OperationContext) -> dict:
+    ids = args["stashdb_ids"]
+    tags = stashdb_tags_by_id(ids, args.get("report"), context)
+    creator = TagCreator(context.local, TagCache.build(context.local), context.endpoint,
+                         parent_from_category=args.get("parent_from_category", False))
+    results = []
+    for stashdb_id in ids:
+        tag = tags[stashdb_id]
+        if isinstance(tag, str):
+            results.append(TagCreation(stashdb_id, "", SKIPPED, tag))
+        else:
+            results.append(creator.create(tag))
+        log.info("create_tags: StashDB tag %s %r: %s %s", stashdb_id, results[-1].name, results[-1].status,
+                 results[-1].reason)
+    counts = {status: sum(r.status == status for r in results) for status in ("created", "skipped", "failed")}
+    return {"endpoint": context.endpoint, **counts, "tags": [r.as_dict() for r in results]}
+
+
+def exclude(args: dict, context: OperationContext) -> dict:
+    answer = exclude_tag(context.local, context.configuration, args["name"])
+    log.info("exclude_tag: %r %s (%s)", args["name"], f"now excluded by {answer['pattern']!r}" if answer["written"]
+             else f"already excluded by {answer['already_excluded_by']!r}", GLOBAL_PATTERNS_NOTE)
+    return answer
+
+
+_OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, LINK_TAG: link, CREATE_TAGS: create, EXCLUDE_TAG: exclude}
+
+
+# -- StashDB tag details: the report first, StashDB for the rest ----------------------
+
+def stashdb_tags_by_id(ids: list[str], report_name: str | None, context: OperationContext) -> dict[str, Any]:
+    """Per id: its StashDBTag, or a text saying why there is none (unknown to StashDB)."""
+    try:
+        known = read_unmatched(choose_report(context.report_dir, context.endpoint, report_name)).tags
+    except ReportNotFound:
+        if report_name is not None:
+            raise
+        known = {}
+    found: dict[str, Any] = {i: known[i] for i in ids if i in known}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        found.update(zip(missing, _ask_stashdb(missing, context)))
+    return found
+
+
+def _ask_stashdb(ids: list[str], context: OperationContext) -> list[Any]:
+    try:
+        answers = context.make_stashdb().find_tags_by_ids(ids)
+    except StashDBAuthError as exc:
+        raise ConfigError(f"StashDB rejected the API key ({exc}); check it in Settings > Metadata Providers") from None
+    except StashDBError as exc:
+        raise ConfigError(f"could not ask StashDB about {len(ids)} tags ({exc}); nothing was written") from None
+    results = []
+    for stashdb_id, answer in zip(ids, answers):
+        tag = StashDBTag.from_answer(answer) if isinstance(answer, dict) else None
+        if tag is not None:
+            results.append(tag)
+        elif isinstance(answer, StashDBError):
+            results.append(f"StashDB could not look up tag {stashdb_id} ({answer})")
+        else:
+            results.append(f"StashDB has no tag {stashdb_id}")
+    return results

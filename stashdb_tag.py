@@ -1,0 +1,51 @@
+"""What tagManager keeps of one StashDB (stash-box) tag: a small value, safe from hostile answers.
+
+The sync reads these fields in its scene queries (they cost no extra request), the report
+stores them for the tags no local tag matched, and creating a local tag copies them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class StashDBTag:
+    stashdb_id: str
+    name: str
+    description: str | None = None
+    aliases: tuple[str, ...] = ()
+    category: str | None = None
+    deleted: bool = False
+
+    @classmethod
+    def from_answer(cls, tag: Mapping[str, Any]) -> "StashDBTag | None":
+        """From a stash-box `Tag` answer (`id name description aliases deleted category { name }`),
+        or from a report line (`stashdb_id` instead of `id`, `category` as text); None when it has
+        no usable id or name. Fields of the wrong type are dropped, never trusted."""
+        stashdb_id = tag.get("id", tag.get("stashdb_id"))
+        name = tag.get("name")
+        if not isinstance(stashdb_id, str) or not stashdb_id or not isinstance(name, str):
+            return None
+        return cls(stashdb_id, name, _text(tag.get("description")), _texts(tag.get("aliases")),
+                   _category_name(tag.get("category")), tag.get("deleted") is True)
+
+    def as_dict(self) -> dict:
+        return {"stashdb_id": self.stashdb_id, "name": self.name, "description": self.description,
+                "aliases": list(self.aliases), "category": self.category, "deleted": self.deleted}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(item for item in value if isinstance(item, str))
+
+
+def _category_name(value: Any) -> str | None:
+    if isinstance(value, Mapping):
+        value = value.get("name")
+    return _text(value)
