@@ -343,20 +343,27 @@ class LocalStash:
             raise StashUnavailable(f"Stash {operation}: timed out after {self.timeout:g} s") from None
         except requests.RequestException as exc:
             raise StashUnavailable(f"Stash {operation}: connection failed ({type(exc).__name__})") from None
-        excerpt = shorten(response.text, ERROR_BODY_EXCERPT)
         if response.status_code == 401:
             raise StashAuthError(f"Stash {operation}: HTTP 401 Unauthorized")
         if response.status_code in RETRYABLE_STATUSES:
-            raise StashUnavailable(f"Stash {operation}: HTTP {response.status_code}: {excerpt!r}")
+            raise StashUnavailable(f"Stash {operation}: HTTP {response.status_code}: {_excerpt(response)!r}")
         if response.status_code != 200:
-            raise StashLocalError(f"Stash {operation}: HTTP {response.status_code}: {excerpt!r}")
+            raise StashLocalError(f"Stash {operation}: HTTP {response.status_code}: {_excerpt(response)!r}")
         try:
             body = response.json()
         except ValueError:
-            raise StashLocalError(f"Stash {operation}: answer is not JSON: {excerpt!r}") from None
+            raise StashLocalError(f"Stash {operation}: answer is not JSON: {_excerpt(response)!r}") from None
         if not isinstance(body, dict):
-            raise StashLocalError(f"Stash {operation}: answer is not a JSON object: {excerpt!r}")
+            raise StashLocalError(f"Stash {operation}: answer is not a JSON object: {_excerpt(response)!r}")
         return body
+
+
+def _excerpt(response: requests.Response) -> str:
+    """The start of an answer's text, for an error message only. Stash answers
+    `application/graphql-response+json` with no charset, for which `response.text` guesses
+    the encoding over the whole body; done for every answer, that cost more CPU than
+    decoding the JSON (bench/README.md, the real-Stash profile)."""
+    return shorten(response.text, ERROR_BODY_EXCERPT)
 
 
 def _graphql_data(operation: str, body: dict) -> dict:

@@ -36,10 +36,14 @@ class Profile:
 
 
 # The latency model of the `rate` profile: StashDB answers in 150 ms (+5 ms per aliased
-# scene lookup); Stash answers in 10 ms plus 5 ms per root field (each scene write is its
-# own transaction, so 40 aliased writes cost 40 times the per-write part).
+# scene lookup). Stash's part is measured against a real Stash v0.30.1 with 100,000 scenes
+# (README.md, "Against a real Stash"): about 2 ms a request, 1.2 ms per root field (each
+# aliased scene write is its own transaction: 40 aliased ADD writes took 37-54 ms) and 1 ms
+# per scene read by ids (a read of 40 took 29-45 ms although it is one root field). The
+# first model (10 ms + 5 ms per root field) made writes four times too slow and reads three
+# times too fast.
 REALISTIC_STASHDB = Latency(per_request=0.15, per_root_field=0.005)
-REALISTIC_STASH = Latency(per_request=0.01, per_root_field=0.005)
+REALISTIC_STASH = Latency(per_request=0.002, per_root_field=0.0012, per_listed_id=0.001)
 NO_LATENCY = Latency()
 
 PROFILES = {

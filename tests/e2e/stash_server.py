@@ -274,6 +274,12 @@ class RealStash:
     def plugins_dir(self) -> Path:
         return self.paths.plugins
 
+    @property
+    def pid(self) -> int | None:
+        """The Stash process's id while it runs (the binary is started directly, so this
+        is Stash itself; the benchmark reads its CPU time from /proc/<pid>/stat)."""
+        return None if self._process is None else self._process.pid
+
     def __enter__(self) -> RealStash:
         self.start()
         return self

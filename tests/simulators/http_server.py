@@ -94,12 +94,13 @@ class GraphQLHTTPServer:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "GraphQLHTTPServer":
+    def start(self, port: int = 0) -> "GraphQLHTTPServer":
+        """Listen on 127.0.0.1:`port` (0: any free port)."""
         if self._httpd is not None:
             return self
         self._stopping.clear()
         handler = type("Handler", (_Handler,), {"owner": self})
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+        httpd = ThreadingHTTPServer(("127.0.0.1", port), handler, bind_and_activate=False)
         httpd.daemon_threads = True
         httpd.request_queue_size = 256
         httpd.server_bind()
@@ -163,8 +164,12 @@ class GraphQLHTTPServer:
     def _simulate_latency(self, entry: RequestLogEntry) -> None:
         """A real server's time to answer: a fixed cost plus one per root field, so a
         request of 40 aliased fields costs what 40 separate answers would, less the
-        per-request overhead."""
-        delay = self.service.latency.seconds_for(len(entry.root_fields))
+        per-request overhead; plus one per id listed in an `ids` variable."""
+        latency = self.service.latency
+        delay = latency.seconds_for(len(entry.root_fields))
+        ids = entry.variables.get("ids") if isinstance(entry.variables, dict) else None
+        if isinstance(ids, list) and hasattr(latency, "seconds_for_ids"):
+            delay += latency.seconds_for_ids(len(ids))
         if delay > 0:
             self._stopping.wait(delay)
 
@@ -275,8 +280,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         try:
             self.send_response(answer.status)
-            if answer.content_type:
-                self.send_header("Content-Type", answer.content_type)
+            content_type = answer.content_type
+            if content_type == "application/json":
+                content_type = getattr(self.owner.service, "json_content_type", content_type)
+            if content_type:
+                self.send_header("Content-Type", content_type)
             for name, value in answer.headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer.body)))

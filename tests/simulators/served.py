@@ -13,13 +13,19 @@ from .request_log import RequestLog
 
 @dataclass
 class Latency:
-    """Simulated answer time: `per_request` plus `per_root_field` for each root field."""
+    """Simulated answer time: `per_request` plus `per_root_field` for each root field, plus
+    `per_listed_id` for each element of an `ids` list variable (a read of that many rows:
+    Stash's `findScenes(ids: $ids)` costs by the scene, not by the root field)."""
 
     per_request: float = 0.0
     per_root_field: float = 0.0
+    per_listed_id: float = 0.0
 
     def seconds_for(self, root_fields: int) -> float:
         return self.per_request + self.per_root_field * root_fields
+
+    def seconds_for_ids(self, listed_ids: int) -> float:
+        return self.per_listed_id * listed_ids
 
 
 class ServedSimulator:
@@ -38,8 +44,10 @@ class ServedSimulator:
         self.latency = Latency()
         self._http = GraphQLHTTPServer(self, self.name)
 
-    def start(self) -> "ServedSimulator":
-        self._http.start()
+    def start(self, port: int = 0) -> "ServedSimulator":
+        """Serve on 127.0.0.1:`port`; 0 picks a free port. A fixed port lets a saved Stash
+        database keep naming this simulator as its stash-box (bench/real_stash_seed.py)."""
+        self._http.start(port)
         return self
 
     def stop(self) -> None:

@@ -245,6 +245,9 @@ class StashSimulator(ServedSimulator):
     """The simulated Stash. Test helpers read and edit the library directly."""
 
     name = "stash-sim"
+    # Stash v0.30.1 (gqlgen) answers GraphQL with this type and no charset, which requests
+    # does not take for JSON: `response.text` then guesses the charset over the whole body.
+    json_content_type = "application/graphql-response+json"
 
     def __init__(
         self,
