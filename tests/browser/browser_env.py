@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tests.e2e.stash_binary import REQUIRE_E2E_ENV
+from tests.e2e.stash_binary import skip_or_fail
 from tests.e2e.stash_server import STASH_UI_BINARY_ENV, STASH_VERSION, default_stash_ui_binary_path, find_stash_ui_binary
 
 CHROMIUM_ENV = "TAGMANAGER_CHROMIUM"
@@ -44,11 +44,6 @@ def missing_reason() -> str | None:
 
 
 def require_or_skip() -> None:
-    import pytest
-
     reason = missing_reason()
-    if reason is None:
-        return
-    if os.environ.get(REQUIRE_E2E_ENV) == "1":
-        pytest.fail(f"{REQUIRE_E2E_ENV}=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+    if reason is not None:
+        skip_or_fail(reason)

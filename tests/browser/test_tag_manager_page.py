@@ -19,9 +19,9 @@ import pytest
 
 from plugin_info import PLUGIN_ID
 from tests.browser.conftest import LoopbackOnly, open_page
-from tests.e2e.plugin_install import configure_plugin, install_checkout, reload_plugins
+from tests.e2e.plugin_install import configure_plugin, stash_with_this_plugin
 from tests.e2e.stash_seed import STASH_CONFIGURATION, all_tags, create_scenes, create_tags, scene_tag_sets
-from tests.e2e.stash_server import RealStash, StashBoxEntry
+from tests.e2e.stash_server import RealStash
 from tests.e2e.sync_library import stable_uuid
 from tests.simulators.records import StashDBScene, StashDBTag
 
@@ -58,10 +58,8 @@ def shots(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def stash(stash_ui_binary: Path, stashdb, stashbox_api_key: str, tmp_path_factory):
-    with RealStash(stash_ui_binary, tmp_path_factory.mktemp("stash-page"),
-                   stash_boxes=[StashBoxEntry(stashdb.url, stashbox_api_key, BOX_NAME)]) as server:
-        install_checkout(server.plugins_dir)
-        assert [plugin["id"] for plugin in reload_plugins(server)] == [PLUGIN_ID]
+    with stash_with_this_plugin(stash_ui_binary, tmp_path_factory.mktemp("stash-page"), stashdb, stashbox_api_key,
+                                BOX_NAME) as server:
         yield server
 
 

@@ -1,13 +1,12 @@
 """Fixtures shared by the end-to-end modules that run the plugin in a real Stash."""
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.stash_binary import REQUIRE_E2E_ENV, stash_binary_or_skip
+from tests.e2e.stash_binary import skip_or_fail, stash_binary_or_skip
 from tests.e2e.video_library import ffmpeg_missing
 
 
@@ -21,11 +20,8 @@ def real_stash_binary() -> Path:
 def ffmpeg_tools() -> None:
     """ffmpeg and ffprobe, which Stash needs to scan videos and the tier needs to make them."""
     reason = ffmpeg_missing()
-    if reason is None:
-        return
-    if os.environ.get(REQUIRE_E2E_ENV) == "1":
-        pytest.fail(f"{REQUIRE_E2E_ENV}=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+    if reason is not None:
+        skip_or_fail(reason)
 
 
 @pytest.fixture(scope="session")

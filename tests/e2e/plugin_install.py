@@ -7,12 +7,13 @@ repository (tests, CI files) must not go there.
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from plugin_info import PLUGIN_ID
 from plugin_packaging.build_index import find_manifest, read_manifest, runtime_files
-from tests.e2e.stash_server import RealStash
+from tests.e2e.stash_server import RealStash, StashBoxEntry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,6 +45,16 @@ def install_checkout(plugins_dir: Path, root: Path = REPO_ROOT) -> Path:
         (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target / name)
     return target
+
+
+@contextmanager
+def stash_with_this_plugin(binary: Path, folder: Path, stashdb, api_key: str, box_name: str) -> Iterator[RealStash]:
+    """A real Stash whose one stash-box is the simulator `stashdb`, with this checkout
+    installed as its only plugin."""
+    with RealStash(binary, folder, stash_boxes=[StashBoxEntry(stashdb.url, api_key, box_name)]) as server:
+        install_checkout(server.plugins_dir)
+        assert [plugin["id"] for plugin in reload_plugins(server)] == [PLUGIN_ID]
+        yield server
 
 
 def reload_plugins(stash: RealStash) -> list[dict]:

@@ -181,10 +181,16 @@ def test_install_job_finishes_without_an_error_logged(install: Install) -> None:
     assert errors == []
 
 
+def installed_files(install_dir: Path) -> list[str]:
+    """Every file Stash's installer put there (sub-folders included), as the zip names it."""
+    return sorted(path.relative_to(install_dir).as_posix() for path in install_dir.rglob("*")
+                  if path.is_file() and path.name != STASH_PACKAGE_RECORD)
+
+
 def test_every_packaged_file_is_on_disk_as_in_the_checkout(install_dir: Path, package: BuiltPackage) -> None:
     modules = sorted(path.name for path in REPO_ROOT.glob("*.py"))
     assert set(modules) | {find_manifest(REPO_ROOT).name} <= set(package.zipped_files)
-    on_disk = sorted(path.name for path in install_dir.iterdir() if path.name != STASH_PACKAGE_RECORD)
+    on_disk = installed_files(install_dir)
     assert on_disk == sorted(package.zipped_files)
     changed = [name for name in on_disk if (install_dir / name).read_bytes() != (REPO_ROOT / name).read_bytes()]
     assert changed == []
@@ -195,8 +201,7 @@ def test_stash_records_the_installed_package(install_dir: Path, source: PluginSo
     assert record["id"] == PLUGIN_ID
     assert record["version"] == checkout_manifest().version
     assert record["source_repository"] == source.index_url
-    assert sorted(record["files"]) == sorted(path.name for path in install_dir.iterdir()
-                                             if path.name != STASH_PACKAGE_RECORD)
+    assert sorted(record["files"]) == installed_files(install_dir)
 
 
 def test_installed_packages_lists_it(stash: RealStash, install: Install, source: PluginSource) -> None:

@@ -14,11 +14,11 @@ import pytest
 from graphql import parse, validate
 
 from plugin_info import PLUGIN_ID
-from tests.e2e.plugin_install import SYNC_TASK_NAME, configure_plugin, install_checkout, reload_plugins
+from tests.e2e.plugin_install import SYNC_TASK_NAME, configure_plugin, stash_with_this_plugin
 from tests.e2e.stash_jobs import watch_job
 from tests.e2e.stash_log import log_size, plugin_entries, wait_for_message
 from tests.e2e.stash_seed import STASH_CONFIGURATION, all_tags, create_scenes, create_tags, scene_tag_sets
-from tests.e2e.stash_server import RealStash, StashBoxEntry, StashGraphQLError
+from tests.e2e.stash_server import RealStash, StashGraphQLError
 from tests.e2e.sync_library import stable_uuid
 from tests.shared_schemas import require_stash_schema
 from tests.simulators.records import StashDBScene, StashDBTag
@@ -71,10 +71,8 @@ def test_operation_is_valid_against_stash_schema(operation: str) -> None:
 
 @pytest.fixture(scope="module")
 def stash(real_stash_binary: Path, stashdb, stashbox_api_key: str, tmp_path_factory):
-    with RealStash(real_stash_binary, tmp_path_factory.mktemp("stash-resolving"),
-                   stash_boxes=[StashBoxEntry(stashdb.url, stashbox_api_key, BOX_NAME)]) as server:
-        install_checkout(server.plugins_dir)
-        assert [plugin["id"] for plugin in reload_plugins(server)] == [PLUGIN_ID]
+    with stash_with_this_plugin(real_stash_binary, tmp_path_factory.mktemp("stash-resolving"), stashdb, stashbox_api_key,
+                                BOX_NAME) as server:
         yield server
 
 
