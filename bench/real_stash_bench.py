@@ -164,10 +164,13 @@ class Meter:
 
 # -- the sync ---------------------------------------------------------------------------
 
-def run_sync(stash: RealStash, sim: StashDBSimulator, profile: Profile, py_spy: Path | None) -> dict:
+def run_sync(stash: RealStash, sim: StashDBSimulator, profile: Profile, py_spy: Path | None,
+             requests_in_flight: int | None = None) -> dict:
     command = [sys.executable, "-m", "bench.sync_driver", "--plugin-root", str(REPO_ROOT),
                "--stash-url", stash.graphql_url, "--stashdb-url", sim.url, "--stashdb-api-key", sim.api_key,
                "--rate", str(profile.client_rate), "--split"]
+    if requests_in_flight:
+        command += ["--requests-in-flight", str(requests_in_flight)]
     if py_spy is not None:
         command = ["py-spy", "record", "--format", "raw", "--rate", "100", "--gil", "--output", str(py_spy),
                    "--nonblocking", "--"] + command
@@ -332,7 +335,7 @@ def _stash_ids_of(stash: RealStash, names: list[str]) -> list[str]:
 # -- one run ----------------------------------------------------------------------------
 
 def run(profile_name: str, work_root: Path, seed: int, py_spy: Path | None, keep: bool,
-        scenes: int | None = None) -> dict:
+        scenes: int | None = None, requests_in_flight: int | None = None) -> dict:
     profile = PROFILES[profile_name]
     if scenes:
         profile = replace(profile, scenes=scenes)
@@ -356,7 +359,8 @@ def run(profile_name: str, work_root: Path, seed: int, py_spy: Path | None, keep
         if profile.sync and profile.probes:
             figures["bulk_add_x40_before_sync"], probed = probe_bulk_add_before(stash, library, seed)
         if profile.sync:
-            figures["sync"] = run_sync(stash, sim, profile, py_spy)
+            figures["sync"] = run_sync(stash, sim, profile, py_spy, requests_in_flight)
+            figures["sync"]["requests_in_flight"] = requests_in_flight or "the sync's default"
             figures["stash_peak_rss_mb_after_sync"] = round(process_peak_rss_mb(stash.pid), 1)
             figures["check"] = verify(stash, library, probed)
         if profile.probes:
@@ -394,9 +398,12 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, help="override the profile's scene count (a snapshot each)")
     parser.add_argument("--work-root", type=Path, default=DEFAULT_WORK_ROOT)
     parser.add_argument("--py-spy", type=Path, help="profile the sync with py-spy; collapsed stacks to this file")
+    parser.add_argument("--requests-in-flight", type=int,
+                        help="StashDB requests waiting at once (bench/sync_driver.py; default: the sync's)")
     parser.add_argument("--keep", action="store_true", help="keep the run's Stash folder (logs, database)")
     options = parser.parse_args()
-    figures = run(options.profile, options.work_root, options.seed, options.py_spy, options.keep, options.scenes)
+    figures = run(options.profile, options.work_root, options.seed, options.py_spy, options.keep, options.scenes,
+                  options.requests_in_flight)
     print_table(figures)
     print(json.dumps(figures))
 
