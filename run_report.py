@@ -109,12 +109,13 @@ class RunReport:
         (self.folder / SUMMARY_FILE).write_text(self.redact(text), encoding="utf-8")
 
     def close(self) -> None:
+        """Close every file, even after a failure stopped the writing (a failed close is one)."""
         for handle in (self._json_file, self._csv_file, self._tags_file):
             try:
                 if handle is not None:
                     handle.close()
             except OSError as exc:
-                self._guard(lambda: _raise(exc))
+                self._failed(exc)
 
     def _csv_line(self, values) -> bytes:
         buffer = io.StringIO()
@@ -128,13 +129,15 @@ class RunReport:
         try:
             write()
         except (OSError, ValueError) as exc:
-            where = self.folder or "the report folder"
-            self.incomplete = f"could not write to {where} ({type(exc).__name__}: {exc}); the report stops here"
-            log.warning("Report: %s. The sync goes on.", self.incomplete)
+            self._failed(exc)
 
-
-def _raise(exc: BaseException) -> None:
-    raise exc
+    def _failed(self, exc: Exception) -> None:
+        """The first failure stops the report and is logged; later ones add nothing."""
+        if self.incomplete is not None:
+            return
+        where = self.folder or "the report folder"
+        self.incomplete = f"could not write to {where} ({type(exc).__name__}: {exc}); the report stops here"
+        log.warning("Report: %s. The sync goes on.", self.incomplete)
 
 
 def _unused_folder(folder: Path) -> Path:
