@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from report_reader import ReportNotFound, choose_report, read_unmatched
-from run_config import ConfigError, exclude_patterns
+from run_config import ConfigError, exclude_patterns, is_stash_id, listed_items
 from stashdb_api import StashDBAuthError, StashDBError
 from stashdb_tag import StashDBTag
 from tag_matching import TagCache, TagExcluder, id_order, match_stashdb_tag_to_local
@@ -83,16 +83,14 @@ def _stashdb_id(name: str, value: Any) -> str:
 
 def _tag_id(name: str, value: Any) -> str:
     text = _text(name, value)
-    if not (text.isascii() and text.isdigit()):
+    if not is_stash_id(text):
         raise ConfigError(f"{name} must be a Stash tag id (a whole number), not {value!r}")
     return str(int(text))
 
 
 def _stashdb_ids(name: str, value: Any) -> list[str]:
-    items = value.replace(";", ",").split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        raise ConfigError(f"{name} must be a list of StashDB ids or a comma-separated text, not {value!r}")
-    ids = list(dict.fromkeys(_stashdb_id(name, item) for item in items if str(item).strip()))
+    items = listed_items(value, f"{name} must be a list of StashDB ids or a comma-separated text, not {value!r}")
+    ids = list(dict.fromkeys(_stashdb_id(name, item) for item in items))
     if not ids or len(ids) > MAX_IDS_PER_CALL:
         raise ConfigError(f"{name} must name between 1 and {MAX_IDS_PER_CALL} StashDB ids, not {len(ids)}")
     return ids

@@ -115,15 +115,27 @@ def parse_limit(value: Any) -> int | None:
     return number
 
 
+def listed_items(value: Any, refusal: str) -> list:
+    """A list, or a text listing items between commas (or semicolons): its non-blank items,
+    as given; ConfigError(`refusal`) for anything else."""
+    items = value.replace(";", ",").split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(refusal)
+    return [item for item in items if str(item).strip()]
+
+
+def is_stash_id(text: str) -> bool:
+    """Stash's ids (scenes, tags) are whole numbers."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_scene_ids(value: Any) -> tuple[str, ...]:
     """A targeted run's scene ids: Stash scene ids (whole numbers), as a list or "12,40"."""
     if value is None or value == "":
         return ()
-    items = value.replace(";", ",").split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        raise ConfigError(f"scene_ids must be a list of scene ids or a comma-separated text, not {value!r}")
-    ids = [str(item).strip() for item in items if str(item).strip()]
-    bad = [scene_id for scene_id in ids if not (scene_id.isascii() and scene_id.isdigit())]
+    items = listed_items(value, f"scene_ids must be a list of scene ids or a comma-separated text, not {value!r}")
+    ids = [str(item).strip() for item in items]
+    bad = [scene_id for scene_id in ids if not is_stash_id(scene_id)]
     if bad:
         raise ConfigError(f"scene_ids must be Stash scene ids (whole numbers); not ids: {', '.join(map(repr, bad[:10]))}")
     return tuple(dict.fromkeys(str(int(scene_id)) for scene_id in ids))
