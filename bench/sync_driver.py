@@ -26,6 +26,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def peak_rss_mb() -> float:
@@ -110,12 +111,16 @@ def main() -> None:
     options = parser.parse_args()
     sys.path.insert(0, options.plugin_root)
 
+    import stash_local
     from stash_local import LocalStash
     from stashdb_api import StashDBClient
     from stashdb_scene_sync import SyncSettings, sync_scene_tags
     import requests
 
-    local = LocalStash(requests.Session(), options.stash_url)
+    session = requests.Session()
+    if hasattr(stash_local, "is_loopback_host"):  # as connect_stash sets it; older --plugin-root trees lack it
+        session.trust_env = not stash_local.is_loopback_host(urlsplit(options.stash_url).hostname)
+    local = LocalStash(session, options.stash_url)
     stashdb = StashDBClient(options.stashdb_url, options.stashdb_api_key, requests_per_second=options.rate)
     settings = SyncSettings(endpoint=options.stashdb_url, dry_run=False)
     if options.requests_in_flight:

@@ -135,3 +135,12 @@ def test_the_snapshot_asks_stash_for_the_oldest_update_first():
 
     responses.add_callback(responses.POST, URL, callback=answer)
     assert LocalStash(requests.Session(), URL).scene_ids_with_stash_id("https://stashdb.org/graphql") == ["2", "3", "1"]
+
+
+
+@pytest.mark.parametrize("host, loopback", [
+    ("localhost", True), ("0.0.0.0", True), ("127.0.0.1", True), ("127.3.2.1", True), ("::1", True),
+    ("[::1]", True), ("192.168.1.20", False), ("stash.example.net", False), ("localhost.example.net", False),
+    ("", False), (None, False)])
+def test_loopback_hosts_are_told_apart(host, loopback):
+    assert stash_local.is_loopback_host(host) is loopback
