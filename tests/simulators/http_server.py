@@ -21,6 +21,7 @@ from graphql.execution import ExecutionContext
 from . import faults as fault_kinds
 from .faults import FaultInjector, FaultRule, drop_last_list_item, null_one_entry
 from .graphql_documents import DocumentCache, describe_operation, error_payload
+from .plain_execution import run_plainly
 from .request_log import RequestLog, RequestLogEntry
 
 GRAPHQL_PATH = "/graphql"
@@ -184,6 +185,9 @@ class GraphQLHTTPServer:
     def _execute(self, entry: RequestLogEntry, document: DocumentNode, rule: FaultRule | None) -> HTTPAnswer:
         schema = self.service.schema
         context = self.service.context_for(entry)
+        data = run_plainly(schema, document, context, entry.variables, entry.operation_name)
+        if data is not None:
+            return self._answer_with(rule, data, [])
         built = ExecutionContext.build(
             schema, document, None, context, entry.variables, entry.operation_name
         )
@@ -194,11 +198,14 @@ class GraphQLHTTPServer:
             schema, document, None, context, entry.variables, entry.operation_name,
             is_awaitable=_never_awaitable,
         )
-        errors = error_payload(result.errors or [])
-        if rule is not None and result.data is not None:
-            _alter_result(rule, result.data, errors)
+        return self._answer_with(rule, result.data, error_payload(result.errors or []))
+
+    @staticmethod
+    def _answer_with(rule: FaultRule | None, data: dict[str, Any] | None, errors: list[dict]) -> HTTPAnswer:
+        if rule is not None and data is not None:
+            _alter_result(rule, data, errors)
         payload: dict[str, Any] = {"errors": errors} if errors else {}
-        payload["data"] = result.data
+        payload["data"] = data
         return HTTPAnswer.graphql(payload)
 
 
