@@ -2,8 +2,11 @@
 
 For each batch of scene ids from the snapshot: read the scenes' details from Stash, ask
 StashDB by fingerprints (pass 1), and accept an answer only when it is the scene the
-StashID names. Scenes pass 1 could not settle wait in the retry buffer; whenever 40 are
-waiting (and at the end), one request asks StashDB for them by id (pass 2). Each step
+StashID names. Scenes pass 1 could not settle wait in the retry buffer, and one request
+asks StashDB for 40 of them by id (pass 2) when a batch waits for every request that may
+be in flight (200), when pass 1 has asked everything, and for the last few once no pass-1
+answer is left to come. Pass 1 goes first so that the run's last answers do not come two
+answer times after its last request. Each step
 yields one `SceneResult` per scene for the writing side: found (its StashDB scene), or
 already final (stale, not found, failed), or DEFERRED when a request failed and the scene
 waits for the run's second attempt.
@@ -46,12 +49,20 @@ class _Ask:
     ready: Batch                               # results known before asking
     future: Future | None                      # the request; None when nothing needed asking
     settle: Callable[[object], Batch] = lambda answer: []  # answer (or its StashDBError) -> results
+    by_fingerprints: bool = False              # pass 1: its answer may send scenes to pass 2
+
+
+def _request_pool(requests_in_flight: int) -> Executor:
+    """The threads StashDB requests wait on (tests may run them inline, in order)."""
+    return ThreadPoolExecutor(requests_in_flight, thread_name_prefix="tagManager-stashdb")
 
 
 class SceneFetcher:
     def __init__(self, local, stashdb, endpoint: str, batch_size: int, outage_window: float | None = None,
-                 requests_in_flight: int = MAX_REQUESTS_IN_FLIGHT, *, skip_organized: bool = False):
+                 requests_in_flight: int = MAX_REQUESTS_IN_FLIGHT, *, skip_organized: bool = False,
+                 pool_factory: Callable[[int], Executor] = _request_pool):
         self.skip_organized = skip_organized
+        self.pool_factory = pool_factory
         self.local = local
         self.stashdb = stashdb
         self.endpoint = endpoint
@@ -67,30 +78,45 @@ class SceneFetcher:
         still spaces their starts); on the last attempt a failed request's scenes fail,
         before it they are DEFERRED."""
         self.last_attempt = last_attempt
+        pass_one = deque(chunks(scene_ids, self.batch_size))  # batches pass 1 has yet to ask about
         retry_buffer: list[dict] = []
         in_flight: deque[_Ask] = deque()
-        pool = ThreadPoolExecutor(self.requests_in_flight, thread_name_prefix="tagManager-stashdb")
+        pool = self.pool_factory(self.requests_in_flight)
         try:
-            for batch_ids in chunks(scene_ids, self.batch_size):
-                while len(in_flight) >= self.requests_in_flight:
-                    yield self._settled(in_flight.popleft(), retry_buffer, in_flight, pool)
-                in_flight.append(self._guarded(batch_ids, lambda: self._ask_by_fingerprints(batch_ids, pool)))
-            while in_flight or retry_buffer:
+            while True:
+                self._start_requests(pass_one, retry_buffer, in_flight, pool)
                 if not in_flight:
-                    in_flight.append(self._ask_by_ids(retry_buffer, pool))
-                yield self._settled(in_flight.popleft(), retry_buffer, in_flight, pool)
+                    return
+                yield self._settled(in_flight.popleft(), retry_buffer)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # a stopped run does not wait for answers
 
-    def _settled(self, ask: _Ask, retry_buffer: list[dict], in_flight: deque, pool: Executor) -> Batch:
+    def _start_requests(self, pass_one: deque, retry_buffer: list[dict], in_flight: deque,
+                        pool: Executor) -> None:
+        """Start requests until `requests_in_flight` wait for answers. Pass 1 goes first, so
+        that the run does not end on two answer times in a row (by fingerprints, then by
+        id); pass 2 asks once the retry buffer holds a batch for every request in flight
+        (memory stays flat), once pass 1 has asked everything and 40 wait, and for the
+        last few once pass 1 has no answer left to come."""
+        while len(in_flight) < self.requests_in_flight:
+            waiting = len(retry_buffer)
+            if waiting >= self.batch_size * self.requests_in_flight or (not pass_one and waiting >= self.batch_size):
+                in_flight.append(self._ask_by_ids(retry_buffer, pool))
+            elif pass_one:
+                batch_ids = pass_one.popleft()
+                in_flight.append(self._guarded(batch_ids, lambda: self._ask_by_fingerprints(batch_ids, pool)))
+            elif waiting and not any(ask.by_fingerprints for ask in in_flight):
+                in_flight.append(self._ask_by_ids(retry_buffer, pool))
+            else:
+                return
+
+    def _settled(self, ask: _Ask, retry_buffer: list[dict]) -> Batch:
         """Wait for one request's answer and turn it into results; scenes it leaves to
-        pass 2 join the retry buffer, which is asked by id whenever 40 wait."""
+        pass 2 join the retry buffer."""
         results = list(ask.ready)
         if ask.future is not None:
             results += self._guarded(ask.scene_ids, lambda: ask.settle(self._answer(ask.future)), settling=True)
         retry_buffer.extend(result.scene for result in results if result.outcome is _PASS_TWO)
-        while len(retry_buffer) >= self.batch_size:
-            in_flight.append(self._ask_by_ids(retry_buffer, pool))
         return [result for result in results if result.outcome is not _PASS_TWO]
 
     def _failed(self, scene_id: str, scene: dict | None, message: str) -> SceneResult:
@@ -147,7 +173,8 @@ class SceneFetcher:
             return _Ask(list(batch_ids), ready, None)
         future = pool.submit(self.stashdb.find_scenes_by_fingerprints, [query for _, query in asked])
         return _Ask([scene["id"] for scene, _ in asked], ready, future,
-                    lambda answer: self._fingerprint_results([scene for scene, _ in asked], answer))
+                    lambda answer: self._fingerprint_results([scene for scene, _ in asked], answer),
+                    by_fingerprints=True)
 
     def _fingerprint_results(self, scenes: list[dict], answer) -> Batch:
         """Found: the live scene the StashID names; anything else is left to pass 2."""

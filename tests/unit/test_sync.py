@@ -6,7 +6,9 @@ import logging
 
 import pytest
 
-from scene_fetcher import MAX_REQUESTS_IN_FLIGHT
+from concurrent.futures import Executor, Future
+
+from scene_fetcher import MAX_REQUESTS_IN_FLIGHT, SceneFetcher
 from stashdb_api import StashDBAuthError
 from stashdb_scene_sync import SyncSettings, sync_scene_tags
 from sync_stats import Outcome
@@ -403,6 +405,44 @@ def test_pass_two_asks_as_soon_as_forty_scenes_wait():
     sync_scene_tags(local, stashdb, live(requests_in_flight=1))
     assert [(kind, len(asked)) for kind, asked in stashdb.calls] == [
         ("fingerprints", 40), ("ids", 40), ("fingerprints", 40), ("ids", 40), ("fingerprints", 15), ("ids", 15)]
+
+
+class InlinePool(Executor):
+    """Runs each StashDB request as it is started, so the calls come in the order started."""
+
+    def __init__(self, _workers: int):
+        super().__init__()
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def fetch_all_by_id(n_scenes: int, requests_in_flight: int):
+    """The fetcher over scenes whose fingerprints settle nothing: (kinds asked, calls made
+    by the time each batch was handed over)."""
+    local, stashdb = build(n_scenes)
+    stashdb.by_oshash.clear()
+    fetcher = SceneFetcher(local, stashdb, ENDPOINT, 40, requests_in_flight=requests_in_flight,
+                           pool_factory=InlinePool)
+    handed_over = [len(stashdb.calls) for _ in fetcher.batches(sorted(local.scenes, key=int))]
+    return [(kind[0], len(asked)) for kind, asked in stashdb.calls], handed_over
+
+
+def test_pass_one_asks_first_and_pass_two_waits_for_a_batch_per_request_in_flight():
+    """With 5 in flight, by id only once 200 scenes wait while pass 1 has batches left; so
+    the run ends on the limiter's pace, not on two answer times in a row."""
+    calls, _ = fetch_all_by_id(400, requests_in_flight=5)
+    assert calls == [("f", 40)] * 9 + [("i", 40)] * 5 + [("f", 40)] + [("i", 40)] * 5
+
+
+def test_the_last_few_scenes_are_asked_by_id_once_pass_one_has_no_answer_to_come():
+    calls, handed_over = fetch_all_by_id(90, requests_in_flight=5)
+    assert calls == [("f", 40), ("f", 40), ("f", 10), ("i", 40), ("i", 40), ("i", 10)]
+    # batches handed over: fp 1-3, then by id. The last 10 are asked as soon as pass 1's last
+    # answer is handed over, not after the two by-id answers before them.
+    assert handed_over == [3, 4, 5, 6, 6, 6]
 
 
 @pytest.mark.parametrize("scenes, previewed", [(199, 199), (200, 200), (201, 200)])
