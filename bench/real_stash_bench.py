@@ -227,17 +227,26 @@ def verify(stash: RealStash, library, skip_titles: frozenset[str] = frozenset())
 
 # -- Stash's own rates ------------------------------------------------------------------
 
+def probe_client(stash: RealStash):
+    """The plugin's own Stash client, on a session set as connect_stash sets it for a Stash
+    on this machine (the environment's proxy settings not read for every request)."""
+    sys.path.insert(0, str(REPO_ROOT))
+    import requests
+    from stash_local import LocalStash
+
+    session = requests.Session()
+    session.trust_env = False
+    return LocalStash(session, stash.graphql_url, timeout=REQUEST_TIMEOUT)
+
+
 def probe_bulk_add_before(stash: RealStash, library, seed: int) -> tuple[dict, frozenset[str]]:
     """Our batched ADD writes alone, before the sync, on scenes it does not touch (no
     StashID for its endpoint), so that the headroom ratio can use the mean of a probe
     before and one after the sync (the load moves in between). Returns the figures and
     the titles of the scenes written."""
-    sys.path.insert(0, str(REPO_ROOT))
-    import requests
-    from stash_local import LocalStash
     from tests.simulators.library import NO_STASH_ID
 
-    local = LocalStash(requests.Session(), stash.graphql_url, timeout=REQUEST_TIMEOUT)
+    local = probe_client(stash)
     tag_ids = _stash_ids_of(stash, [tag.name for tag in padding_tags(library)])
     rng = random.Random(seed + 1)
     titles = [scene.title for scene in library.local_scenes if library.scene_kinds[scene.id] == NO_STASH_ID]
@@ -255,11 +264,7 @@ def probe_bulk_add_before(stash: RealStash, library, seed: int) -> tuple[dict, f
 
 def probe_stash(stash: RealStash, library, seed: int) -> dict:
     """Writes/s for the two write styles (same Stash, alternating rounds) and reads/s."""
-    sys.path.insert(0, str(REPO_ROOT))
-    import requests
-    from stash_local import LocalStash
-
-    local = LocalStash(requests.Session(), stash.graphql_url, timeout=REQUEST_TIMEOUT)
+    local = probe_client(stash)
     tag_ids = _stash_ids_of(stash, [tag.name for tag in padding_tags(library)])
     rng = random.Random(seed)
     every_id = [scene["id"] for scene in stash.graphql(ALL_SCENE_IDS, {"filter": {"per_page": -1}},
