@@ -21,6 +21,7 @@ import logging
 import math
 import queue
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
@@ -79,6 +80,30 @@ class Progress:
             self.callback(self.done, self.total)
 
 
+@dataclass
+class BatchWrite:
+    """One batch between planning and recording: its results, their plans, its write request."""
+
+    batch: list[SceneResult]
+    plans: list[tuple[SceneResult, TagPlan | None]]
+    last_attempt: bool
+    request: Future | None = None   # the additions' write, under way or answered
+
+    @property
+    def changing(self) -> list[tuple[SceneResult, TagPlan]]:
+        return [(result, plan) for result, plan in self.plans if plan is not None and plan.new_tag_ids]
+
+
+def _done_now(function: Callable, *args) -> Future:
+    """`function(*args)` run here, as a finished Future (a write that need not wait)."""
+    future: Future = Future()
+    try:
+        future.set_result(function(*args))
+    except Exception as exc:  # noqa: BLE001 - handed over as the Future's outcome
+        future.set_exception(exc)
+    return future
+
+
 def sync_scene_tags(local, stashdb, settings: SyncSettings, on_progress: ProgressCallback | None = None,
                     report=None) -> SyncStats:
     """Run the sync; `report` (a run_report.RunReport or alike) receives a row per scene."""
@@ -130,17 +155,37 @@ class SceneTagSync:
         return self.stats
 
     def _attempt(self, fetcher: SceneFetcher, scene_ids: Sequence[str], last_attempt: bool) -> list[str]:
-        """Fetch, plan, write and record these scenes; the ids of those deferred."""
+        """Fetch, plan, write and record these scenes; the ids of those deferred. A batch is
+        planned while the previous one's write is under way (one write at a time: Stash
+        runs writes one after another anyway); a run that stops still records what was
+        written."""
         deferred: list[str] = []
-        for batch in fetched_in_background(fetcher.batches(scene_ids, last_attempt=last_attempt)):
-            self.write_batch([result for result in batch if result.outcome is None], last_attempt)
-            for result in batch:
-                if result.outcome is Outcome.DEFERRED:
-                    deferred.append(result.scene_id)
-                else:
-                    self._record(result)
-            if self.report is not None:
-                self.report.flush()
+        under_way: BatchWrite | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="tagManager-writer") as writer:
+            try:
+                for batch in fetched_in_background(fetcher.batches(scene_ids, last_attempt=last_attempt)):
+                    planned = self._plan_batch(batch, last_attempt)
+                    finished, under_way = under_way, None
+                    deferred += self._finish(finished)
+                    under_way = self._start_write(planned, writer.submit)
+            finally:
+                finished, under_way = under_way, None
+                deferred += self._finish(finished)
+        return deferred
+
+    def _finish(self, write: "BatchWrite | None") -> list[str]:
+        """Wait for a batch's write, then record its scenes; the ids of those deferred."""
+        if write is None:
+            return []
+        self._finish_write(write)
+        deferred = []
+        for result in write.batch:
+            if result.outcome is Outcome.DEFERRED:
+                deferred.append(result.scene_id)
+            else:
+                self._record(result)
+        if self.report is not None:
+            self.report.flush()
         return deferred
 
     def _scene_snapshot(self) -> list[str]:
@@ -185,22 +230,37 @@ class SceneTagSync:
     # -- plan and write ----------------------------------------------------------------
 
     def write_batch(self, found: Sequence[SceneResult], last_attempt: bool = True) -> None:
-        """Plan each found scene's new tags and write them all in one request (or log them,
-        dry run); sets each result's outcome. A scene whose planning fails unexpectedly is
-        that scene's error; the others go on. With syncCreateMissing, the batch's unmatched
-        tags are created first and the scenes planned again."""
+        """Plan, write (or log, dry run) and set the outcome of each found scene, here and now."""
+        write = self._plan_batch(found, last_attempt)
+        self._finish_write(self._start_write(write, _done_now))
+
+    def _plan_batch(self, batch: Sequence[SceneResult], last_attempt: bool) -> "BatchWrite":
+        """Each found scene's new tags. A scene whose planning fails unexpectedly is that
+        scene's error; the others go on. With syncCreateMissing, the batch's unmatched tags
+        are created first and the scenes planned again."""
+        found = [result for result in batch if result.outcome is None]
         plans = [(result, self._plan_or_none(result)) for result in found]
         if self.settings.create_missing and self._create_missing([plan for _, plan in plans if plan]):
             plans = [(result, self._plan_or_none(result)) for result in found]
         self._keep_unplanned(plans)
-        changing = [(result, plan) for result, plan in plans if plan is not None and plan.new_tag_ids]
+        return BatchWrite(list(batch), plans, last_attempt)
+
+    def _start_write(self, write: "BatchWrite", submit: Callable[..., Future]) -> "BatchWrite":
+        """Send the batch's additions in one request (dry run: log them instead)."""
         if self.settings.dry_run:
-            for result, plan in changing:
+            for result, plan in write.changing:
                 log.info("[DRY RUN] %s: would add %d tags: %s", describe_scene(result.scene),
                          len(plan.new_tag_ids), self.tag_names(plan.new_tag_ids))
-        elif changing:
-            self._write(changing, last_attempt)
-        for result, plan in plans:
+        elif write.changing:
+            write.request = submit(self.local.add_tags_to_scenes,
+                                   [(result.scene_id, plan.new_tag_ids) for result, plan in write.changing])
+        return write
+
+    def _finish_write(self, write: "BatchWrite") -> None:
+        """Wait for the write and set each result's outcome."""
+        if write.request is not None:
+            self._written(write)
+        for result, plan in write.plans:
             if result.outcome is not None:
                 continue
             if plan is None:
@@ -248,24 +308,24 @@ class SceneTagSync:
             self.stats.tag_creations_skipped += creation.status in (SKIPPED, FAILED)
         return created
 
-    def _write(self, changing: list[tuple[SceneResult, TagPlan]], last_attempt: bool) -> None:
-        """One request for the batch. A scene Stash refused fails alone; a request that
+    def _written(self, write: "BatchWrite") -> None:
+        """The write request's answer. A scene Stash refused fails alone; a request that
         failed as a whole defers its scenes (or fails them, on the last attempt)."""
         try:
-            errors = self.local.add_tags_to_scenes([(result.scene_id, plan.new_tag_ids) for result, plan in changing])
+            errors = write.request.result()
         except StashAuthError as exc:
             raise SyncAborted(session_expired_reason(str(exc))) from None
         except Exception as exc:  # noqa: BLE001 - a failed batch write costs its scenes only
-            log.debug("Traceback of the failed write", exc_info=True)
-            later = "they fail" if last_attempt else "they get one more attempt at the end of the run"
-            log.error("Writing tags to %d scenes failed (%s); %s", len(changing), shorten(str(exc), 500), later)
+            log.debug("Traceback of the failed write", exc_info=exc)
+            later = "they fail" if write.last_attempt else "they get one more attempt at the end of the run"
+            log.error("Writing tags to %d scenes failed (%s); %s", len(write.changing), shorten(str(exc), 500), later)
             self.write_outage.failure(exc)
-            for result, _ in changing:
-                result.outcome = Outcome.ERROR if last_attempt else Outcome.DEFERRED
+            for result, _ in write.changing:
+                result.outcome = Outcome.ERROR if write.last_attempt else Outcome.DEFERRED
                 result.message = f"{type(exc).__name__}: {exc}"
             return
         self.write_outage.success()
-        for result, plan in changing:
+        for result, plan in write.changing:
             error = errors.get(result.scene_id)
             if error:
                 log.error("%s: update failed: %s", describe_scene(result.scene), error)

@@ -234,6 +234,43 @@ def test_rejected_key_stops_the_run_at_once(caplog):
     assert stats.scenes_processed + stats.scenes_not_processed == 100
 
 
+def test_the_next_batch_is_planned_while_the_previous_one_is_being_written(monkeypatch):
+    import threading
+
+    import stashdb_scene_sync
+
+    local, stashdb = build(80)
+    batch_two_planned = threading.Event()
+    waited_for_planning = []
+    real_plan, real_write = stashdb_scene_sync.plan_scene_tags, local.add_tags_to_scenes
+
+    def plan(scene, *args):
+        if scene["id"] == "41":
+            batch_two_planned.set()
+        return real_plan(scene, *args)
+
+    def write(additions):
+        if additions[0][0] == "1":  # the first batch's write holds on until batch two is planned
+            waited_for_planning.append(batch_two_planned.wait(timeout=10))
+        return real_write(additions)
+
+    monkeypatch.setattr(stashdb_scene_sync, "plan_scene_tags", plan)
+    local.add_tags_to_scenes = write
+    stats = sync_scene_tags(local, stashdb, live())
+    assert waited_for_planning == [True]
+    assert stats.count(Outcome.UPDATED) == 80 and local.write_requests == [list(map(str, range(1, 41))),
+                                                                           list(map(str, range(41, 81)))]
+
+
+def test_a_run_stopped_while_a_write_is_under_way_records_that_write():
+    local, stashdb = build(120)
+    stashdb.errors = [None, None, StashDBAuthError("HTTP 401", operation="findScenesBySceneFingerprints", status=401)]
+    stats = sync_scene_tags(local, stashdb, live(requests_in_flight=1))
+    assert stats.aborted and "API key" in stats.aborted
+    assert len(local.write_requests) == 2 and stats.count(Outcome.UPDATED) == 80  # both writes, both recorded
+    assert stats.scenes_processed == 80 and stats.scenes_not_processed == 40
+
+
 def test_failures_shorter_than_the_outage_window_never_stop_the_run():
     local, stashdb = build(40 * 3)
     local.failing_write_requests = 1000
