@@ -32,10 +32,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import random
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -263,20 +265,22 @@ def probe_bulk_add_before(stash: RealStash, library, seed: int) -> tuple[dict, f
 
 
 def probe_stash(stash: RealStash, library, seed: int) -> dict:
-    """Writes/s for the two write styles (same Stash, alternating rounds) and reads/s."""
+    """Writes/s for the two write styles and for the sync's own Stash traffic without the
+    plugin (same Stash, alternating rounds), then reads/s."""
     local = probe_client(stash)
     tag_ids = _stash_ids_of(stash, [tag.name for tag in padding_tags(library)])
     rng = random.Random(seed)
     every_id = [scene["id"] for scene in stash.graphql(ALL_SCENE_IDS, {"filter": {"per_page": -1}},
                                                        timeout=REQUEST_TIMEOUT)["findScenes"]["scenes"]]
-    probe_scenes = min(PROBE_SCENES, len(every_id) // 2 // PROBE_ROUND * PROBE_ROUND)
-    scene_ids = rng.sample(every_id, 2 * probe_scenes)
-    one_by_one, batched = scene_ids[:probe_scenes], scene_ids[probe_scenes:]
+    probe_scenes = min(PROBE_SCENES, len(every_id) // 3 // PROBE_ROUND * PROBE_ROUND)
+    scene_ids = rng.sample(every_id, 3 * probe_scenes)
+    one_by_one, batched, read_and_written = (scene_ids[part * probe_scenes:(part + 1) * probe_scenes]
+                                             for part in range(3))
     additions = {scene_id: rng.sample(tag_ids, PROBE_NEW_TAGS) for scene_id in scene_ids}
     current = {scene["id"]: [tag["id"] for tag in scene["tags"]]
                for start in range(0, len(one_by_one), 40)
                for scene in local.scenes_by_ids(one_by_one[start:start + 40])}
-    timings = {"scene_update": _Tally(stash), "bulk_add_x40": _Tally(stash)}
+    timings = {"scene_update": _Tally(stash), "bulk_add_x40": _Tally(stash), "read_and_bulk_add_x40": _Tally(stash)}
     for start in range(0, probe_scenes, PROBE_ROUND):
         with timings["scene_update"]:
             for scene_id in one_by_one[start:start + PROBE_ROUND]:
@@ -288,6 +292,8 @@ def probe_stash(stash: RealStash, library, seed: int) -> dict:
                                                for scene_id in batched[start:start + PROBE_ROUND]])
             if any(errors.values()):
                 raise SystemExit(f"probe write failed: {next(e for e in errors.values() if e)}")
+        with timings["read_and_bulk_add_x40"]:
+            read_then_write(local, read_and_written[start:start + PROBE_ROUND], additions)
     reads = _Tally(stash)
     read_ids = rng.sample(every_id, min(READ_PROBE_SCENES, len(every_id)))
     with reads:
@@ -305,6 +311,26 @@ def probe_stash(stash: RealStash, library, seed: int) -> dict:
         figures[f"read_x40_{name}"] = tally.figures(len(variant_ids))
     figures["new_tags_per_write"] = PROBE_NEW_TAGS
     return figures
+
+
+def read_then_write(local, scene_ids: list[str], additions: dict[str, list[str]]) -> None:
+    """What the sync asks of Stash, without the plugin's work or StashDB: each batch of 40
+    read by ids (SCENES_BY_IDS_QUERY) on a second thread, one batch ahead, as the fetcher
+    reads, and its additions written in one aliased bulkSceneUpdate ADD request."""
+    handover: queue.Queue = queue.Queue(maxsize=1)
+
+    def read() -> None:
+        for start in range(0, len(scene_ids), 40):
+            handover.put(local.scenes_by_ids(scene_ids[start:start + 40]))
+        handover.put(None)
+
+    reader = threading.Thread(target=read, name="bench-reader", daemon=True)
+    reader.start()
+    while (scenes := handover.get()) is not None:
+        errors = local.add_tags_to_scenes([(scene["id"], additions[scene["id"]]) for scene in scenes])
+        if any(errors.values()):
+            raise SystemExit(f"probe write failed: {next(e for e in errors.values() if e)}")
+    reader.join()
 
 
 class _Tally:
@@ -377,6 +403,8 @@ def run(profile_name: str, work_root: Path, seed: int, py_spy: Path | None, keep
                 figures["headroom_over_bulk_add"] = {
                     "after": round(rate / after, 3), "before": round(rate / before, 3),
                     "mean_of_both": round(rate / ((before + after) / 2), 3)}
+                stash_alone = figures["probes"]["read_and_bulk_add_x40"]["scenes_per_second"]
+                figures["headroom_over_stash_reads_and_writes_alone"] = round(rate / stash_alone, 3)
         figures["stash_peak_rss_mb_at_end"] = round(process_peak_rss_mb(stash.pid), 1)  # after the check too
     finally:
         stash.stop()
