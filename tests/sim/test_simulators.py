@@ -927,3 +927,24 @@ def test_queries_stash_sends_validate_against_the_stashdb_subset():
     real = require_stashbox_schema()
     gone = {name for name, why in UNSERVED_CLIENT_OPERATIONS.items() if why.startswith("no longer")}
     assert all(validate(real, client_operations()[name]) for name in gone)
+
+
+def test_the_stash_latency_model_charges_a_snapshot_by_the_scene_it_answers():
+    from tests.simulators.served import Latency
+    import time
+
+    library = generate_library(40, seed=5)
+    with start_simulators(library) as sims:
+        sims.stash.latency = Latency(per_answered_scene=0.05)
+        snapshot = "query S($filter: FindFilterType) { findScenes(filter: $filter) { scenes { id } } }"
+        started = time.perf_counter()
+        answer = requests.post(sims.stash.url, json={"query": snapshot, "variables": {"filter": {"per_page": -1}}},
+                               timeout=TIMEOUT).json()
+        snapshot_seconds = time.perf_counter() - started
+        ids = [scene["id"] for scene in answer["data"]["findScenes"]["scenes"]]
+        read = "query R($ids: [ID!]) { findScenes(ids: $ids) { scenes { id } } }"
+        started = time.perf_counter()
+        requests.post(sims.stash.url, json={"query": read, "variables": {"ids": ids[:20]}}, timeout=TIMEOUT)
+        read_seconds = time.perf_counter() - started
+    assert len(ids) == 40 and snapshot_seconds >= 40 * 0.05
+    assert read_seconds < 20 * 0.05  # a read that lists its ids is charged by per_listed_id instead (0 here)

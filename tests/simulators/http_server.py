@@ -187,6 +187,7 @@ class GraphQLHTTPServer:
         context = self.service.context_for(entry)
         data = run_plainly(schema, document, context, entry.variables, entry.operation_name)
         if data is not None:
+            self._simulate_answer_time(entry, data)
             return self._answer_with(rule, data, [])
         built = ExecutionContext.build(
             schema, document, None, context, entry.variables, entry.operation_name
@@ -198,7 +199,19 @@ class GraphQLHTTPServer:
             schema, document, None, context, entry.variables, entry.operation_name,
             is_awaitable=_never_awaitable,
         )
+        self._simulate_answer_time(entry, result.data)
         return self._answer_with(rule, result.data, error_payload(result.errors or []))
+
+    def _simulate_answer_time(self, entry: RequestLogEntry, data: dict[str, Any] | None) -> None:
+        """The part of a real server's time that goes by the answer: the scenes listed by a
+        request that named no ids (Stash answers 95,005 ids in about 4 s)."""
+        per_scene = getattr(self.service.latency, "per_answered_scene", 0.0)
+        if not per_scene or not data or "ids" in (entry.variables or {}):
+            return
+        scenes = sum(len(value["scenes"]) for value in data.values()
+                     if isinstance(value, dict) and isinstance(value.get("scenes"), list))
+        if scenes:
+            self._stopping.wait(per_scene * scenes)
 
     @staticmethod
     def _answer_with(rule: FaultRule | None, data: dict[str, Any] | None, errors: list[dict]) -> HTTPAnswer:

@@ -15,11 +15,14 @@ from .request_log import RequestLog
 class Latency:
     """Simulated answer time: `per_request` plus `per_root_field` for each root field, plus
     `per_listed_id` for each element of an `ids` list variable (a read of that many rows:
-    Stash's `findScenes(ids: $ids)` costs by the scene, not by the root field)."""
+    Stash's `findScenes(ids: $ids)` costs by the scene, not by the root field), plus
+    `per_answered_scene` for each scene an answer lists when the request listed no ids
+    (the sync's id snapshot: one request answering every scene's id)."""
 
     per_request: float = 0.0
     per_root_field: float = 0.0
     per_listed_id: float = 0.0
+    per_answered_scene: float = 0.0
 
     def seconds_for(self, root_fields: int) -> float:
         return self.per_request + self.per_root_field * root_fields
