@@ -7,9 +7,11 @@ module writes that and records the result (write, record). The result travels as
 
 Two sides run at once. The fetcher thread reads batches of 40 scenes and asks StashDB who
 they are, which is where the rate limit makes it wait. Meanwhile this thread plans each
-scene's new tags and writes a batch's additions in one request (one server-side ADD per
-scene, never removing a tag). At most one fetched batch waits beyond the one being
-written, so memory stays flat whatever the library's size. Scenes whose requests failed
+scene's new tags and has a batch's additions written in one request (one server-side ADD
+per scene, never removing a tag) by a writer thread, planning the next batch while that
+write is under way; one write at a time. At most one fetched batch waits beyond the one
+being planned and the one being written, so memory stays flat whatever the library's
+size. Scenes whose requests failed
 get one more attempt once every other scene is done (run_health.py says when a run stops).
 
 This module talks to the two clients only through their methods, never prints, and logs
