@@ -1,7 +1,6 @@
 """The asking side of the sync: read each scene, and find the StashDB scene its StashID names.
 
-For each batch of scene ids from the snapshot: read the scenes' details from Stash (five
-batches a request), ask
+For each batch of scene ids from the snapshot: read the scenes' details from Stash, ask
 StashDB by fingerprints (pass 1), and accept an answer only when it is the scene the
 StashID names. Scenes pass 1 could not settle wait in the retry buffer, and one request
 asks StashDB for 40 of them by id (pass 2) when a batch waits for every request that may
@@ -16,7 +15,6 @@ Everything here runs on the fetcher thread; it only reads and asks, never writes
 """
 from __future__ import annotations
 
-import itertools
 import logging
 from collections import deque
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -41,7 +39,6 @@ Batch = list[SceneResult]
 
 
 MAX_REQUESTS_IN_FLIGHT = 5  # StashDB requests that may wait for their answers at once
-READ_AHEAD_BATCHES = 5      # batches of the snapshot read from Stash in one request
 
 
 @dataclass
@@ -74,7 +71,6 @@ class SceneFetcher:
         self.stashdb_outage = OutageWatch("StashDB", outage_window)
         self.read_outage = OutageWatch("Stash reads", outage_window)
         self.last_attempt = False
-        self._read_ahead: dict[str, dict[str, dict] | str] = {}  # by a batch's first id: its read, done ahead
 
     def batches(self, scene_ids: Sequence[str], *, last_attempt: bool = False) -> Iterator[Batch]:
         """One list of results per StashDB request, in the order they were sent. Up to
@@ -82,7 +78,6 @@ class SceneFetcher:
         still spaces their starts); on the last attempt a failed request's scenes fail,
         before it they are DEFERRED."""
         self.last_attempt = last_attempt
-        self._read_ahead = {}
         pass_one = deque(chunks(scene_ids, self.batch_size))  # batches pass 1 has yet to ask about
         retry_buffer: list[dict] = []
         in_flight: deque[_Ask] = deque()
@@ -109,7 +104,7 @@ class SceneFetcher:
                 in_flight.append(self._ask_by_ids(retry_buffer, pool))
             elif pass_one:
                 batch_ids = pass_one.popleft()
-                in_flight.append(self._guarded(batch_ids, lambda: self._ask_by_fingerprints(batch_ids, pass_one, pool)))
+                in_flight.append(self._guarded(batch_ids, lambda: self._ask_by_fingerprints(batch_ids, pool)))
             elif waiting and not any(ask.by_fingerprints for ask in in_flight):
                 in_flight.append(self._ask_by_ids(retry_buffer, pool))
             else:
@@ -145,44 +140,32 @@ class SceneFetcher:
 
     # -- read --------------------------------------------------------------------------
 
-    def _read_scenes(self, batch_ids: Sequence[str], upcoming: deque) -> tuple[Batch, list[dict]]:
-        """Fresh details for a batch, read with the batches that follow it in the snapshot
-        (READ_AHEAD_BATCHES in one request: Stash reads 200 scenes a request a quarter faster
-        than 40); ids Stash no longer has are errors, a failed read defers (or fails) the
-        batches it was for."""
-        if batch_ids[0] not in self._read_ahead:
-            batches = [batch_ids, *itertools.islice(upcoming, READ_AHEAD_BATCHES - 1)]
-            read = self._read([scene_id for batch in batches for scene_id in batch])
-            self._read_ahead.update((batch[0], read) for batch in batches)
-        read = self._read_ahead.pop(batch_ids[0])
-        if isinstance(read, str):
-            return [self._failed(scene_id, None, read) for scene_id in batch_ids], []
+    def _read_scenes(self, batch_ids: Sequence[str]) -> tuple[Batch, list[dict]]:
+        """Fresh details for a batch; ids Stash no longer has are errors, a failed read
+        defers (or fails) the batch."""
+        try:
+            scenes = self.local.scenes_by_ids(batch_ids)
+        except StashAuthError as exc:
+            raise SyncAborted(session_expired_reason(str(exc))) from None
+        except Exception as exc:  # noqa: BLE001 - any failure of the read costs this batch only
+            log.error("Reading %d scenes from Stash failed: %s", len(batch_ids), exc)
+            self.read_outage.failure(exc)
+            return [self._failed(scene_id, None, str(exc)) for scene_id in batch_ids], []
+        self.read_outage.success()
+        by_id = {str(scene.get("id")): scene for scene in scenes if isinstance(scene, dict)}
         gone = [SceneResult(scene_id, outcome=Outcome.ERROR, message="scene no longer in Stash")
-                for scene_id in batch_ids if scene_id not in read]
-        scenes = [read[scene_id] for scene_id in batch_ids if scene_id in read]
+                for scene_id in batch_ids if scene_id not in by_id]
+        scenes = [by_id[scene_id] for scene_id in batch_ids if scene_id in by_id]
         if self.skip_organized:
             gone += [SceneResult(s["id"], s, outcome=Outcome.ORGANIZED) for s in scenes if s.get("organized") is True]
             scenes = [scene for scene in scenes if scene.get("organized") is not True]
         return gone, scenes
 
-    def _read(self, scene_ids: list[str]) -> dict[str, dict] | str:
-        """The scenes by id, or why the read failed."""
-        try:
-            scenes = self.local.scenes_by_ids(scene_ids)
-        except StashAuthError as exc:
-            raise SyncAborted(session_expired_reason(str(exc))) from None
-        except Exception as exc:  # noqa: BLE001 - any failure of the read costs its scenes only
-            log.error("Reading %d scenes from Stash failed: %s", len(scene_ids), exc)
-            self.read_outage.failure(exc)
-            return str(exc)
-        self.read_outage.success()
-        return {str(scene.get("id")): scene for scene in scenes if isinstance(scene, dict)}
-
     # -- pass 1 ------------------------------------------------------------------------
 
-    def _ask_by_fingerprints(self, batch_ids: Sequence[str], upcoming: deque, pool: Executor) -> _Ask:
+    def _ask_by_fingerprints(self, batch_ids: Sequence[str], pool: Executor) -> _Ask:
         """Read the batch, and ask StashDB who its scenes are by their fingerprints."""
-        ready, scenes = self._read_scenes(batch_ids, upcoming)
+        ready, scenes = self._read_scenes(batch_ids)
         queries = [fingerprint_queries_from_files(scene.get("files")) for scene in scenes]
         ready += [_pass_two(scene) for scene, query in zip(scenes, queries) if not query]
         asked = [(scene, query) for scene, query in zip(scenes, queries) if query]

@@ -188,7 +188,7 @@ def test_stash_answering_401_mid_run_stops_at_once_with_the_reason_and_the_fix(t
                 return 401, {}, ""
         return None
 
-    servers = FakeServers(scene_count=1000, general=login_only(), stash_fault=session_expires)  # 5 reads of 200
+    servers = FakeServers(scene_count=400, general=login_only(), stash_fault=session_expires)
     code, stdout, stderr = run_plugin(servers, tmp_path)
     result = assert_stash_protocol(stdout, stderr)
     assert code == 1
@@ -197,7 +197,7 @@ def test_stash_answering_401_mid_run_stops_at_once_with_the_reason_and_the_fix(t
     assert "session" in errors[0] and "Settings > Security" in errors[0] and "API key" in errors[0]
     summary = result["output"]
     assert summary["outcomes"]["error"] == 0  # not a pile of per-scene failures
-    assert summary["outcomes"]["updated"] + summary["scenes_not_processed"] == 1000
+    assert summary["outcomes"]["updated"] + summary["scenes_not_processed"] == 400
     assert len(reads) == 3  # nothing asked of Stash after its first 401
 
 
