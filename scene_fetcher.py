@@ -6,10 +6,9 @@ StashID names. Scenes pass 1 could not settle wait in the retry buffer, and one 
 asks StashDB for 40 of them by id (pass 2) when a batch waits for every request that may
 be in flight (200), when pass 1 has asked everything, and for the last few once no pass-1
 answer is left to come. Pass 1 goes first so that the run's last answers do not come two
-answer times after its last request. Each step
-yields one `SceneResult` per scene for the writing side: found (its StashDB scene), or
-already final (stale, not found, failed), or DEFERRED when a request failed and the scene
-waits for the run's second attempt.
+answer times after its last request. Each step yields one `SceneResult` per scene for the
+writing side: found (its StashDB scene), or already final (stale, not found, failed), or
+DEFERRED when a request failed and the scene waits for the run's second attempt.
 
 Everything here runs on the fetcher thread; it only reads and asks, never writes.
 """

@@ -175,7 +175,7 @@ class SceneTagSync:
                 deferred += self._finish(finished)
         return deferred
 
-    def _finish(self, write: "BatchWrite | None") -> list[str]:
+    def _finish(self, write: BatchWrite | None) -> list[str]:
         """Wait for a batch's write, then record its scenes; the ids of those deferred."""
         if write is None:
             return []
@@ -236,7 +236,7 @@ class SceneTagSync:
         write = self._plan_batch(found, last_attempt)
         self._finish_write(self._start_write(write, _done_now))
 
-    def _plan_batch(self, batch: Sequence[SceneResult], last_attempt: bool) -> "BatchWrite":
+    def _plan_batch(self, batch: Sequence[SceneResult], last_attempt: bool) -> BatchWrite:
         """Each found scene's new tags. A scene whose planning fails unexpectedly is that
         scene's error; the others go on. With syncCreateMissing, the batch's unmatched tags
         are created first and the scenes planned again."""
@@ -247,7 +247,7 @@ class SceneTagSync:
         self._keep_unplanned(plans)
         return BatchWrite(list(batch), plans, last_attempt)
 
-    def _start_write(self, write: "BatchWrite", submit: Callable[..., Future]) -> "BatchWrite":
+    def _start_write(self, write: BatchWrite, submit: Callable[..., Future]) -> BatchWrite:
         """Send the batch's additions in one request (dry run: log them instead)."""
         if self.settings.dry_run:
             for result, plan in write.changing:
@@ -258,7 +258,7 @@ class SceneTagSync:
                                    [(result.scene_id, plan.new_tag_ids) for result, plan in write.changing])
         return write
 
-    def _finish_write(self, write: "BatchWrite") -> None:
+    def _finish_write(self, write: BatchWrite) -> None:
         """Wait for the write and set each result's outcome."""
         if write.request is not None:
             self._written(write)
@@ -310,7 +310,7 @@ class SceneTagSync:
             self.stats.tag_creations_skipped += creation.status in (SKIPPED, FAILED)
         return created
 
-    def _written(self, write: "BatchWrite") -> None:
+    def _written(self, write: BatchWrite) -> None:
         """The write request's answer. A scene Stash refused fails alone; a request that
         failed as a whole defers its scenes (or fails them, on the last attempt)."""
         try:
