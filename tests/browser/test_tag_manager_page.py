@@ -22,8 +22,8 @@ from tests.browser.conftest import LoopbackOnly, open_page
 from tests.e2e.plugin_install import configure_plugin, stash_with_this_plugin
 from tests.e2e.stash_seed import STASH_CONFIGURATION, all_tags, create_scenes, create_tags, scene_tag_sets
 from tests.e2e.stash_server import RealStash
-from tests.e2e.sync_library import stable_uuid
-from tests.simulators.records import StashDBScene, StashDBTag
+from tests.e2e.sync_library import labelled_scene_plans, stable_uuid
+from tests.simulators.records import StashDBTag
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README_SHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -67,14 +67,7 @@ def stash(stash_ui_binary: Path, stashdb, stashbox_api_key: str, tmp_path_factor
 def library(stash: RealStash, stashdb) -> dict:
     names = ["Anal", "Keep Me", "Stocking"]
     tag_ids = dict(zip(names, create_tags(stash, [{"name": name} for name in names])))
-    for tag in (ANAL, STOCKINGS, BIG_TITS, WATERMARK, ROPE, OUTDOORS):
-        stashdb.data.add_tag(tag)
-    plans = []
-    for label, (remote_tags, initial) in SCENES.items():
-        remote = StashDBScene(stable_uuid("p:scene:" + label), f"StashDB {label}", tuple(t.id for t in remote_tags))
-        stashdb.data.add_scene(remote)
-        plans.append({"title": f"Page {label}", "stash_ids": [{"endpoint": stashdb.url, "stash_id": remote.id}],
-                      "tag_ids": [tag_ids[name] for name in initial]})
+    plans = labelled_scene_plans(stashdb, SCENES, tag_ids, key="p", title="Page")
     # One more scene whose StashID StashDB never had: the page lists it to re-match.
     plans.append({"title": "Page gone", "stash_ids": [{"endpoint": stashdb.url, "stash_id": stable_uuid("p:scene:gone")}],
                   "tag_ids": []})

@@ -143,3 +143,19 @@ def plan_scene(label: str, index: int, designs: Sequence[TagDesign], ids: LocalT
         tag_ids=tuple(d.stashdb.id for d in scene_tags), fingerprints=tuple(fingerprints), deleted=deleted)
     stash_ids = [{"endpoint": endpoint, "stash_id": stashdb_scene.id}]
     return ScenePlan(label, stashdb_scene, stash_ids, initial, expected)
+
+
+def labelled_scene_plans(stashdb, scenes: dict[str, tuple[Sequence[StashDBTag], Sequence[str]]],
+                         local_tag_ids: dict[str, str], key: str, title: str) -> list[dict]:
+    """A small hand-written library: per label, (its StashDB tags, its local tag names
+    before the sync). Adds the StashDB tags and scenes to the simulator and returns one
+    SceneCreateInput per label, in order, each with its StashID and its initial tags."""
+    for tag in {tag.id: tag for tags, _ in scenes.values() for tag in tags}.values():
+        stashdb.data.add_tag(tag)
+    plans = []
+    for label, (remote_tags, initial) in scenes.items():
+        remote = StashDBScene(stable_uuid(f"{key}:scene:{label}"), f"StashDB {label}", tuple(t.id for t in remote_tags))
+        stashdb.data.add_scene(remote)
+        plans.append({"title": f"{title} {label}", "stash_ids": [{"endpoint": stashdb.url, "stash_id": remote.id}],
+                      "tag_ids": [local_tag_ids[name] for name in initial]})
+    return plans

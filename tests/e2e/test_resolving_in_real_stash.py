@@ -19,9 +19,9 @@ from tests.e2e.stash_jobs import watch_job
 from tests.e2e.stash_log import log_size, plugin_entries, wait_for_message
 from tests.e2e.stash_seed import STASH_CONFIGURATION, all_tags, create_scenes, create_tags, scene_tag_sets
 from tests.e2e.stash_server import RealStash, StashGraphQLError
-from tests.e2e.sync_library import stable_uuid
+from tests.e2e.sync_library import labelled_scene_plans, stable_uuid
 from tests.shared_schemas import require_stash_schema
-from tests.simulators.records import StashDBScene, StashDBTag
+from tests.simulators.records import StashDBTag
 
 BOX_NAME = "Simulated StashDB (resolving)"
 FULL_REPORT_TASK_NAME = "Sync Scene Tags from StashDB (full dry run report)"
@@ -83,14 +83,7 @@ def library(stash: RealStash, stashdb) -> dict:
               {"name": "Stocking", "aliases": ["Nylons"], "stash_ids": [{"endpoint": OTHER_ENDPOINT, "stash_id": "o-1"}]},
               {"name": "Large Breasts"}]
     tag_ids = dict(zip(names, create_tags(stash, inputs)))
-    for tag in (ANAL, STOCKINGS, BIG_TITS, WATERMARK, ROPE):
-        stashdb.data.add_tag(tag)
-    plans = []
-    for label, (remote_tags, initial) in SCENES.items():
-        remote = StashDBScene(stable_uuid("r:scene:" + label), f"StashDB {label}", tuple(t.id for t in remote_tags))
-        stashdb.data.add_scene(remote)
-        plans.append({"title": f"Resolving {label}", "stash_ids": [{"endpoint": stashdb.url, "stash_id": remote.id}],
-                      "tag_ids": [tag_ids[name] for name in initial]})
+    plans = labelled_scene_plans(stashdb, SCENES, tag_ids, key="r", title="Resolving")
     scene_ids = dict(zip(SCENES, create_scenes(stash, plans)))
     stash.graphql(CONFIGURE_SCRAPING, {"input": {"excludeTagPatterns": ["^fansdb only$"]}})
     return {"tag_ids": tag_ids, "scene_ids": scene_ids, "before": scene_tag_sets(stash)}
