@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from report_reader import ReportNotFound, choose_report, read_unmatched
-from run_config import ConfigError, exclude_patterns, is_stash_id, listed_items
+from run_config import FALSE_WORDS, TRUE_WORDS, ConfigError, exclude_patterns, is_stash_id, listed_items, said_word
 from stashdb_api import StashDBAuthError, StashDBError
 from stashdb_tag import StashDBTag
 from tag_matching import TagCache, TagExcluder, id_order, match_stashdb_tag_to_local
@@ -99,10 +99,10 @@ def _stashdb_ids(name: str, value: Any) -> list[str]:
 def _boolean(name: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    text = str(value).strip().lower() if isinstance(value, (str, int)) else None
-    if text in ("true", "yes", "1"):
+    text = said_word(value) if isinstance(value, (str, int)) else None
+    if text in TRUE_WORDS:
         return True
-    if text in ("false", "no", "0"):
+    if text in FALSE_WORDS:
         return False
     raise ConfigError(f"{name} must be true or false, not {value!r}")
 

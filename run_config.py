@@ -36,12 +36,24 @@ def plugin_settings(configuration: Mapping[str, Any], plugin_id: str = PLUGIN_ID
     return dict(settings) if isinstance(settings, Mapping) else {}
 
 
+# How a yes or no may be written where it arrives as text (task args, operation args).
+TRUE_WORDS = ("true", "yes", "1")
+FALSE_WORDS = ("false", "no", "0")
+# A setting's text also takes "on" and "off" (a hand-edited config.yml).
+SETTING_TRUE_WORDS, SETTING_FALSE_WORDS = (*TRUE_WORDS, "on"), (*FALSE_WORDS, "off")
+
+
+def said_word(value: Any) -> str:
+    """`value` as the word to look up in those lists."""
+    return str(value).strip().lower()
+
+
 def dry_run_from_settings(settings: Mapping[str, Any]) -> bool:
     value = settings.get(SETTING_DRY_RUN)
     if value is None:
         return True
     if isinstance(value, str):
-        return value.strip().lower() not in ("false", "0", "no", "off")
+        return said_word(value) not in SETTING_FALSE_WORDS
     return bool(value)
 
 
@@ -49,7 +61,7 @@ def switch_from_settings(settings: Mapping[str, Any], name: str) -> bool:
     """A BOOLEAN setting that is off unless set (syncCreateMissing, syncSkipOrganized)."""
     value = settings.get(name)
     if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "on")
+        return said_word(value) in SETTING_TRUE_WORDS
     return value is True
 
 

@@ -38,6 +38,7 @@ from run_config import (
     SETTING_CREATE_MISSING,
     SETTING_DRY_RUN,
     SETTING_SKIP_ORGANIZED,
+    TRUE_WORDS,
     ConfigError,
     StashBox,
     choose_stash_box,
@@ -48,6 +49,7 @@ from run_config import (
     parse_limit,
     parse_scene_ids,
     plugin_settings,
+    said_word,
     stash_connection_from_url,
     switch_from_settings,
 )
@@ -74,7 +76,7 @@ class Overrides:
 
 def overrides_from_task_args(args: Mapping[str, Any], connection: Mapping[str, Any]) -> Overrides:
     """A task's args arrive as strings (defaultArgs) or as whatever runPluginTask sent."""
-    full = str(args.get("full_dry_run", "")).strip().lower() in ("true", "1", "yes")
+    full = said_word(args.get("full_dry_run", "")) in TRUE_WORDS
     return Overrides(dry_run=True if full else None, scene_ids=parse_scene_ids(args.get("scene_ids")),
                      limit=parse_limit(args.get("limit")), full_dry_run=full,
                      report_dir=plugin_report_dir(connection))
