@@ -323,6 +323,11 @@ class _Answer(NamedTuple):
     status: int
 
 
+def _has_id_and_name(tag: Any) -> bool:
+    """A stash-box tag the sync can use: a mapping with text `id` and `name`."""
+    return isinstance(tag, dict) and isinstance(tag.get("id"), str) and isinstance(tag.get("name"), str)
+
+
 def chunks(items: Sequence, size: int) -> Iterable[Sequence]:
     """`items` in consecutive slices of at most `size`."""
     for start in range(0, len(items), size):
@@ -377,11 +382,8 @@ class StashDBClient:
     def find_scenes_by_ids(self, scene_ids: Iterable[str | int]) -> list[dict | StashDBError | None]:
         """Per id, in input order, 40 ids a request: its scene, None for an id StashDB does
         not know, or a StashDBError when StashDB failed that id alone (say, not a UUID)."""
-        ids = [str(scene_id) for scene_id in scene_ids]
-        scenes: list[dict | StashDBError | None] = []
-        for chunk in chunks(ids, MAX_SCENES_PER_REQUEST):
-            scenes.extend(self._find_scenes_chunk(chunk))
-        return scenes
+        return self._find_by_ids(FIND_SCENES_BY_IDS_OPERATION, build_find_scenes_by_ids_query, scene_alias,
+                                 self._checked_scene, scene_ids)
 
     def find_scenes_by_fingerprints(
         self, fingerprint_batches: Iterable[Iterable[dict]]
@@ -404,21 +406,19 @@ class StashDBClient:
         """Per id, in input order, 40 ids a request: its tag (deleted ones included, as
         stash-box returns them), None for an id StashDB does not know, or a StashDBError
         when StashDB failed that id alone."""
-        ids = [str(tag_id) for tag_id in tag_ids]
-        tags: list[dict | StashDBError | None] = []
-        for chunk in chunks(ids, MAX_SCENES_PER_REQUEST):
-            answer = self._execute(FIND_TAGS_BY_IDS_OPERATION, build_find_tags_by_ids_query(len(chunk)),
-                                   {scene_id_variable(i): tag_id for i, tag_id in enumerate(chunk)})
-            tags.extend(self._per_alias(FIND_TAGS_BY_IDS_OPERATION, answer, [tag_alias(i) for i in range(len(chunk))],
-                                        self._checked_tag))
-        return tags
+        return self._find_by_ids(FIND_TAGS_BY_IDS_OPERATION, build_find_tags_by_ids_query, tag_alias,
+                                 self._checked_tag, tag_ids)
 
-    def _find_scenes_chunk(self, ids: Sequence[str]) -> list[dict | StashDBError | None]:
-        operation = FIND_SCENES_BY_IDS_OPERATION
-        query = build_find_scenes_by_ids_query(len(ids))
-        variables = {scene_id_variable(i): scene_id for i, scene_id in enumerate(ids)}
-        answer = self._execute(operation, query, variables)
-        return self._per_alias(operation, answer, [scene_alias(i) for i in range(len(ids))], self._checked_scene)
+    def _find_by_ids(self, operation: str, build_query: Callable[[int], str], alias: Callable[[int], str],
+                     check: Callable[[str, Any, int], dict], ids: Iterable[Any]) -> list[dict | StashDBError | None]:
+        """Per id, in input order: 40 ids a request, one aliased root field and one id
+        variable each, every field's answer checked on its own (`_per_alias`)."""
+        results: list[dict | StashDBError | None] = []
+        for chunk in chunks([str(value) for value in ids], MAX_SCENES_PER_REQUEST):
+            answer = self._execute(operation, build_query(len(chunk)),
+                                   {scene_id_variable(i): value for i, value in enumerate(chunk)})
+            results.extend(self._per_alias(operation, answer, [alias(i) for i in range(len(chunk))], check))
+        return results
 
     def _per_alias(self, operation: str, answer: _Answer, aliases: list[str],
                    check: Callable[[str, Any, int], dict]) -> list[dict | StashDBError | None]:
@@ -472,14 +472,12 @@ class StashDBClient:
         tags = scene.get("tags")
         if not isinstance(tags, list):
             raise self._wrong_shape(operation, f"scene {scene_id} without tags", status)
-        for tag in tags:
-            if not (isinstance(tag, dict) and isinstance(tag.get("id"), str)
-                    and isinstance(tag.get("name"), str)):
-                raise self._wrong_shape(operation, f"scene {scene_id} with a malformed tag", status)
+        if not all(map(_has_id_and_name, tags)):
+            raise self._wrong_shape(operation, f"scene {scene_id} with a malformed tag", status)
         return scene
 
     def _checked_tag(self, operation: str, tag: Any, status: int) -> dict:
-        if not (isinstance(tag, dict) and isinstance(tag.get("id"), str) and isinstance(tag.get("name"), str)):
+        if not _has_id_and_name(tag):
             raise self._wrong_shape(operation, "a tag without id or name", status)
         return tag
 
