@@ -103,23 +103,30 @@ query TagManagerConfiguration($plugin_ids: [ID!]) {
 }
 """
 
-FIND_TAG_QUERY = """
-query TagManagerFindTag($id: ID!) {
-  findTag(id: $id) { id name sort_name description aliases stash_ids { endpoint stash_id updated_at } parents { id } }
+# Everything a merge-safe tag update must keep, read back from each tag read or write.
+LOCAL_TAG_FRAGMENT = """
+fragment TagManagerLocalTagFields on Tag {
+  id name sort_name description aliases stash_ids { endpoint stash_id updated_at } parents { id }
 }
 """
+
+FIND_TAG_QUERY = """
+query TagManagerFindTag($id: ID!) {
+  findTag(id: $id) { ...TagManagerLocalTagFields }
+}
+""" + LOCAL_TAG_FRAGMENT
 
 TAG_CREATE_MUTATION = """
 mutation TagManagerTagCreate($input: TagCreateInput!) {
-  tagCreate(input: $input) { id name sort_name description aliases stash_ids { endpoint stash_id updated_at } parents { id } }
+  tagCreate(input: $input) { ...TagManagerLocalTagFields }
 }
-"""
+""" + LOCAL_TAG_FRAGMENT
 
 TAG_UPDATE_MUTATION = """
 mutation TagManagerTagUpdate($input: TagUpdateInput!) {
-  tagUpdate(input: $input) { id name sort_name description aliases stash_ids { endpoint stash_id updated_at } parents { id } }
+  tagUpdate(input: $input) { ...TagManagerLocalTagFields }
 }
-"""
+""" + LOCAL_TAG_FRAGMENT
 
 CONFIGURE_SCRAPING_MUTATION = """
 mutation TagManagerConfigureScraping($input: ConfigScrapingInput!) {
@@ -313,18 +320,18 @@ class LocalStash:
     def create_tag(self, tag_input: dict) -> dict:
         """`tagCreate`: one transaction; Stash's refusal (a name or alias another tag holds)
         raises StashLocalError with Stash's own message."""
-        created = self._graphql("tagCreate", TAG_CREATE_MUTATION, {"input": tag_input})["tagCreate"]
-        if not isinstance(created, dict) or created.get("id") is None:
-            raise StashLocalError("Stash tagCreate: no tag in answer")
-        return created
+        return self._tag_write("tagCreate", TAG_CREATE_MUTATION, tag_input)
 
     def update_tag(self, tag_input: dict) -> dict:
         """`tagUpdate`. Every list it is given (aliases, stash_ids, parent_ids) REPLACES the
         tag's list: callers send the merged lists."""
-        updated = self._graphql("tagUpdate", TAG_UPDATE_MUTATION, {"input": tag_input})["tagUpdate"]
-        if not isinstance(updated, dict) or updated.get("id") is None:
-            raise StashLocalError("Stash tagUpdate: no tag in answer")
-        return updated
+        return self._tag_write("tagUpdate", TAG_UPDATE_MUTATION, tag_input)
+
+    def _tag_write(self, operation: str, mutation: str, tag_input: dict) -> dict:
+        tag = self._graphql(operation, mutation, {"input": tag_input})[operation]
+        if not isinstance(tag, dict) or tag.get("id") is None:
+            raise StashLocalError(f"Stash {operation}: no tag in answer")
+        return tag
 
     def set_exclude_tag_patterns(self, patterns: Sequence[str]) -> list[str]:
         """`configureScraping` with the whole list (it replaces it); returns the list Stash kept."""
