@@ -14,7 +14,7 @@ Every change is one request, complete or not done at all.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 from go_regexp import go_quote_meta
@@ -49,9 +49,7 @@ class TagCreation:
     parent: dict | None = None                                  # {tag_id, name, created} or {error}
 
     def as_dict(self) -> dict:
-        return {"stashdb_id": self.stashdb_id, "name": self.name, "status": self.status, "reason": self.reason,
-                "tag_id": self.tag_id, "aliases": self.aliases, "dropped_aliases": self.dropped_aliases,
-                "parent": self.parent}
+        return asdict(self)
 
 
 @dataclass
@@ -66,8 +64,8 @@ class NewTagPlan:
 def describe_holder(cache: TagCache, tag_id: str, text: str) -> str:
     """"local tag 'Anal' (id 7) has it as its name" (or "as an alias")."""
     name = cache.get_name(tag_id) or "?"
-    role = "name" if like_key(name) == like_key(text) else "an alias"
-    return f"local tag {name!r} (id {tag_id}) has it as {'its name' if role == 'name' else role}"
+    role = "its name" if like_key(name) == like_key(text) else "an alias"
+    return f"local tag {name!r} (id {tag_id}) has it as {role}"
 
 
 def plan_new_tag(tag: StashDBTag, cache: TagCache, endpoint: str, parent_id: str | None = None) -> NewTagPlan:
@@ -141,13 +139,9 @@ class TagCreator:
         return self._write(tag, plan, parent)
 
     def _write(self, tag: StashDBTag, plan: NewTagPlan, parent: dict | None) -> TagCreation:
-        try:
-            created = self.local.create_tag(plan.tag_input)
-        except StashAuthError:
-            raise
-        except StashLocalError as exc:
-            return TagCreation(tag.stashdb_id, tag.name, FAILED, f"Stash refused it: {exc}", parent=parent)
-        self.cache.add(created)
+        created, refusal = self._create(plan.tag_input)
+        if created is None:
+            return TagCreation(tag.stashdb_id, tag.name, FAILED, refusal, parent=parent)
         return TagCreation(tag.stashdb_id, tag.name, CREATED, tag_id=str(created["id"]),
                            aliases=list(created.get("aliases") or []), dropped_aliases=plan.dropped_aliases,
                            parent=parent)
@@ -160,14 +154,22 @@ class TagCreator:
         holder = self.cache.tag_found_by_name(category)
         if holder is not None:
             return {"tag_id": holder, "name": self.cache.get_name(holder), "created": False}
+        created, refusal = self._create({"name": category})
+        if created is None:
+            return {"tag_id": None, "name": category, "created": False, "error": refusal}
+        return {"tag_id": str(created["id"]), "name": category, "created": True}
+
+    def _create(self, tag_input: dict) -> tuple[dict | None, str]:
+        """Stash's new tag, added to the cache; or None and why Stash refused it. An
+        expired session is no refusal: it stops whoever asked."""
         try:
-            created = self.local.create_tag({"name": category})
+            created = self.local.create_tag(tag_input)
         except StashAuthError:
             raise
         except StashLocalError as exc:
-            return {"tag_id": None, "name": category, "created": False, "error": f"Stash refused it: {exc}"}
+            return None, f"Stash refused it: {exc}"
         self.cache.add(created)
-        return {"tag_id": str(created["id"]), "name": category, "created": True}
+        return created, ""
 
 
 def log_creation(creation: TagCreation) -> None:
