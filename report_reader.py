@@ -113,13 +113,7 @@ def scene_rows(path: Path) -> list[dict]:
 
 def _row_on_line(line: str) -> dict | None:
     line = line.strip().rstrip(",")
-    if not line.startswith("{"):
-        return None
-    try:
-        row = json.loads(line)
-    except ValueError:
-        return None
-    return row if isinstance(row, dict) else None
+    return _json_dict(line) if line.startswith("{") else None
 
 
 def stashdb_tags(path: Path) -> list[StashDBTag]:
@@ -127,21 +121,22 @@ def stashdb_tags(path: Path) -> list[StashDBTag]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return []
-    tags = []
-    for line in lines:
-        try:
-            value = json.loads(line)
-        except ValueError:
-            continue
-        tag = StashDBTag.from_answer(value) if isinstance(value, dict) else None
-        if tag is not None:
-            tags.append(tag)
-    return tags
+    tags = (StashDBTag.from_answer(value) for value in map(_json_dict, lines) if value is not None)
+    return [tag for tag in tags if tag is not None]
 
 
 def _json_object(path: Path) -> dict | None:
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return _json_dict(text)
+
+
+def _json_dict(text: str) -> dict | None:
+    """The JSON object `text` holds, or None (not JSON, or not an object)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
         return None
     return value if isinstance(value, dict) else None
