@@ -256,17 +256,6 @@ class TagCache:
         tag = self._tags.get(str(tag_id))
         return tag.name if tag else None
 
-    def tag(self, tag_id: str) -> Mapping[str, Any] | None:
-        """A tag as ``{id, name, aliases, stash_ids}`` (stash_ids as ``{endpoint, stash_id}``)."""
-        tag = self._tags.get(str(tag_id))
-        if tag is None:
-            return None
-        return {"id": tag.id, "name": tag.name, "aliases": list(tag.aliases),
-                "stash_ids": [{"endpoint": e, "stash_id": s} for e, s in tag.stash_ids]}
-
-    def tags(self) -> Iterable[Mapping[str, Any]]:
-        return (self.tag(tag_id) for tag_id in self._tags)
-
     def linked_count(self, endpoint: str) -> int:
         """Local tags with a stash id for exactly this endpoint."""
         return self._linked_counts.get(endpoint, 0)
