@@ -57,9 +57,7 @@ class RunReport:
         folder = _unused_folder(parent / f"{time.strftime('%Y%m%d-%H%M%S')}-{label}")
         folder.mkdir(parents=True)
         self.folder = folder
-        text = json.dumps({**run_info, "started_at": now_iso(), "started_epoch": time.time()}, indent=2,
-                          ensure_ascii=False)
-        (folder / RUN_FILE).write_text(self.redact(text), encoding="utf-8")
+        self._write_json(folder / RUN_FILE, {**run_info, "started_at": now_iso(), "started_epoch": time.time()})
         self._csv_file = open(folder / "scenes.csv", "wb")
         self._json_file = open(folder / SCENES_JSON_FILE, "wb")
         self._tags_file = open(folder / STASHDB_TAGS_FILE, "wb")
@@ -77,6 +75,9 @@ class RunReport:
             if tag.details is not None and tag.stashdb_id not in self._described_tags:
                 self._described_tags.add(tag.stashdb_id)
                 self._guard(lambda: self._write_tag(tag.details))
+
+    def _write_json(self, path: Path, value: dict) -> None:
+        path.write_text(self.redact(json.dumps(value, indent=2, ensure_ascii=False)), encoding="utf-8")
 
     def _write_tag(self, details) -> None:
         line = json.dumps(details.as_dict(), ensure_ascii=False) + "\n"
@@ -104,9 +105,8 @@ class RunReport:
             handle.write(self._csv_line(("stashdb_tag_name", "scenes", "stashdb_tag_id")))
             for name, count, stashdb_id in unmatched:
                 handle.write(self._csv_line((name, count, stashdb_id or "")))
-        text = json.dumps({**summary, "report_incomplete": self.incomplete, "finished_at": now_iso()},
-                          indent=2, ensure_ascii=False)
-        (self.folder / SUMMARY_FILE).write_text(self.redact(text), encoding="utf-8")
+        self._write_json(self.folder / SUMMARY_FILE,
+                         {**summary, "report_incomplete": self.incomplete, "finished_at": now_iso()})
 
     def close(self) -> None:
         """Close every file, even after a failure stopped the writing (a failed close is one)."""
