@@ -138,10 +138,7 @@ def run_operation_mode(mode: Any, args: dict, connection: dict, redactor: Secret
         raise ConfigError(f"Unknown mode {mode!r}; tagManager's modes are "
                           f"{', '.join(map(repr, (MODE_SYNC_SCENE_TAGS, *OPERATION_MODES)))}")
     parsed = parse_operation_args(mode, args)
-    local = make_local_stash(connection)
-    configuration = local.configuration(PLUGIN_ID)
-    general = configuration.get("general") or {}
-    redactor.add([general.get("apiKey")] + [box.get("api_key") for box in general.get("stashBoxes") or []])
+    local, configuration, general = configured_local_stash(connection, redactor)
     box = resolve_stash_box(general.get("stashBoxes"), plugin_settings(configuration), Overrides())
     context = OperationContext(local, configuration, box.endpoint, plugin_report_dir(connection),
                                lambda: make_stashdb_client(box))
@@ -208,6 +205,16 @@ def make_local_stash(connection: dict):
     return LocalStash.from_stash_interface(connect_stash(connection))
 
 
+def configured_local_stash(connection: dict, redactor: SecretRedactor) -> tuple[Any, dict, dict]:
+    """The local Stash, its configuration and the configuration's `general` part; from here
+    on, Stash's API key and every stash-box key in it are redacted from all output."""
+    local = make_local_stash(connection)
+    configuration = local.configuration(PLUGIN_ID)
+    general = configuration.get("general") or {}
+    redactor.add([general.get("apiKey")] + [box.get("api_key") for box in general.get("stashBoxes") or []])
+    return local, configuration, general
+
+
 def make_stashdb_client(box: StashBox):
     """The StashDB client at the stash-box's rate, never above 2 requests/second."""
     from stashdb_api import StashDBClient, rate_from_requests_per_minute
@@ -222,10 +229,7 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
     from stashdb_scene_sync import DRY_RUN_SCENE_LIMIT, SyncSettings
 
     log.info("tagManager %s: Sync Scene Tags from StashDB", PLUGIN_VERSION)
-    local = make_local_stash(connection)
-    configuration = local.configuration(PLUGIN_ID)
-    general = configuration.get("general") or {}
-    redactor.add([general.get("apiKey")] + [box.get("api_key") for box in general.get("stashBoxes") or []])
+    local, configuration, general = configured_local_stash(connection, redactor)
     settings = plugin_settings(configuration)
     box = resolve_stash_box(general.get("stashBoxes"), settings, overrides)
     dry_run = dry_run_from_settings(settings) if overrides.dry_run is None else overrides.dry_run
