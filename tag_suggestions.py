@@ -116,7 +116,7 @@ def typo_apart(left: list[str], right: list[str]) -> bool:
 # -- the index -----------------------------------------------------------------------
 
 def _local(text: "_Text") -> str:
-    return f"this local tag's {'name' if text.role == 'name' else 'alias'} {text.text!r}"
+    return f"this local tag's {text.role} {text.text!r}"
 
 
 @dataclass(frozen=True)
