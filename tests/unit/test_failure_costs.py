@@ -19,7 +19,6 @@ from tests.unit.plugin_harness import (
     STASHDB_KEY,
     FakeServers,
     assert_stash_protocol,
-    json_answer,
     log_lines,
     run_plugin,
 )

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 
 from plugin_io import (
     MAX_LINE_CHARS,
