@@ -422,11 +422,14 @@ def revoked_run(tmp_path_factory, reliability_figures) -> Observed:
 
 def test_a_revoked_key_stops_the_run_at_the_first_rejected_request(revoked_run):
     """Nothing is sent after the first 401 is seen; the requests already on their way
-    (at most MAX_REQUESTS_IN_FLIGHT) get theirs too."""
+    (at most MAX_REQUESTS_IN_FLIGHT) get theirs too.
+
+    The log is in the order the answers went out, and a quick 401 can overtake a 200
+    that was slower to answer, so this counts rather than reads the order."""
     statuses = [entry.status for entry in revoked_run.stashdb_requests]
-    assert statuses[:REVOKED_AFTER_REQUESTS] == [200] * REVOKED_AFTER_REQUESTS
-    rejected = statuses[REVOKED_AFTER_REQUESTS:]
-    assert 1 <= len(rejected) <= MAX_REQUESTS_IN_FLIGHT and set(rejected) == {401}
+    assert statuses.count(200) == REVOKED_AFTER_REQUESTS, statuses
+    rejected = [status for status in statuses if status != 200]
+    assert 1 <= len(rejected) <= MAX_REQUESTS_IN_FLIGHT and set(rejected) == {401}, statuses
 
 
 def test_a_revoked_key_gives_one_error_line_and_exit_1(revoked_run):
@@ -502,7 +505,8 @@ def test_an_outage_stops_the_run_once_it_has_lasted_the_window_and_not_before(ou
     requests = outage.failing_requests(observed)
     failed = [entry for entry in requests if entry.status == 500]
     assert failed and requests[-1].status == 500, "a request of this kind succeeded after the outage began"
-    lasted = failed[-1].monotonic - failed[0].monotonic
+    started = [entry.monotonic for entry in failed]  # the log is in answer order, not start order
+    lasted = max(started) - min(started)
     assert outage.window <= lasted <= outage.window + 20.0, lasted  # at most two failed calls more
 
 

@@ -176,7 +176,7 @@ def test_rate_overshoot_flags_a_burst_and_a_rate_a_little_too_high():
 
 @pytest.mark.parametrize("name", ["dry", "live", "again"])
 def test_stashdb_rate_never_exceeds_two_requests_a_second(runs, name):
-    arrivals = [entry.monotonic for entry in runs[name].stashdb_requests]
+    arrivals = sorted(entry.monotonic for entry in runs[name].stashdb_requests)  # the log is in answer order
     assert len(arrivals) >= 5  # the dry run previews 200 scenes: 8 requests
     assert rate_overshoot(arrivals, STASHDB_RATE) <= ARRIVAL_JITTER
     assert (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) <= STASHDB_RATE * 1.01
