@@ -125,6 +125,7 @@ class SceneTagSync:
         self.write_outage = OutageWatch("Stash writes", settings.outage_seconds)
         self.progress = Progress(0, on_progress)
         self.tried_creating: set[str] = set()   # StashDB tag ids syncCreateMissing has tried
+        self.would_create: set[str] = set()     # ... and, in a dry run, would create
 
     # -- the run -----------------------------------------------------------------------
 
@@ -250,9 +251,9 @@ class SceneTagSync:
     def _start_write(self, write: BatchWrite, submit: Callable[..., Future]) -> BatchWrite:
         """Send the batch's additions in one request (dry run: log them instead)."""
         if self.settings.dry_run:
-            for result, plan in write.changing:
-                log.info("[DRY RUN] %s: would add %d tags: %s", describe_scene(result.scene),
-                         len(plan.new_tag_ids), self.tag_names(plan.new_tag_ids))
+            for result, plan in write.plans:
+                if plan is not None and self._would_change(plan):
+                    log.info("[DRY RUN] %s: %s", describe_scene(result.scene), self._preview(plan))
         elif write.changing:
             write.request = submit(self.local.add_tags_to_scenes,
                                    [(result.scene_id, plan.new_tag_ids) for result, plan in write.changing])
@@ -267,11 +268,30 @@ class SceneTagSync:
                 continue
             if plan is None:
                 result.outcome, result.message = Outcome.ERROR, "planning failed; see the log"
-            elif not plan.new_tag_ids:
+            elif not self._would_change(plan):
                 result.outcome = Outcome.UNCHANGED
             else:
                 result.outcome = Outcome.WOULD_UPDATE if self.settings.dry_run else Outcome.UPDATED
                 result.added_tag_ids = plan.new_tag_ids
+                result.created_first = self._created_first(plan)
+
+    def _would_change(self, plan: TagPlan) -> bool:
+        return bool(plan.new_tag_ids or self._created_first(plan))
+
+    def _created_first(self, plan: TagPlan) -> list[str]:
+        """The names of the plan's unmatched tags a dry run of syncCreateMissing would create
+        (the live run creates them, then adds them to the scene)."""
+        return [tag.name for tag in plan.unmatched if tag.stashdb_id in self.would_create]
+
+    def _preview(self, plan: TagPlan) -> str:
+        """A dry run's line for one scene: the tags it would gain."""
+        parts, created = [], self._created_first(plan)
+        if plan.new_tag_ids:
+            parts.append(f"would add {len(plan.new_tag_ids)} tags: {self.tag_names(plan.new_tag_ids)}")
+        if created:
+            parts.append(f"{'and' if parts else 'would add'} {len(created)} tags once it creates them: "
+                         f"{shorten_names(created)}")
+        return "; ".join(parts)
 
     def _plan_or_none(self, result: SceneResult) -> TagPlan | None:
         try:
@@ -307,6 +327,8 @@ class SceneTagSync:
             created |= creation.status == CREATED
             self.stats.tags_created += creation.status == CREATED
             self.stats.tags_would_create += creation.status == WOULD_CREATE
+            if creation.status == WOULD_CREATE:
+                self.would_create.add(tag.stashdb_id)
             self.stats.tag_creations_skipped += creation.status in (SKIPPED, FAILED)
         return created
 
@@ -343,7 +365,8 @@ class SceneTagSync:
         if self.report is not None:
             self.report.scene(result.scene_id, (result.scene or {}).get("title"),
                               first_stash_id(result.scene, self.settings.endpoint), result.outcome.value,
-                              self._names(result.added_tag_ids), result.message, result.unmatched)
+                              self._names(result.added_tag_ids) + result.created_first, result.message,
+                              result.unmatched)
         self.progress.advance(1)
 
     def tag_names(self, tag_ids: Sequence[str]) -> str:

@@ -54,6 +54,7 @@ class SceneResult:
     found_by: str | None = None        # FOUND_BY_FINGERPRINT or FOUND_BY_ID
     outcome: Outcome | None = None
     added_tag_ids: list[str] = field(default_factory=list)
+    created_first: list[str] = field(default_factory=list)  # dry run: names of tags it would create, then add
     unmatched: list = field(default_factory=list)   # scene_tag_plan.UnmatchedTag: no local tag matched
     excluded_count: int = 0                           # its StashDB tags Stash's exclude patterns dropped
     message: str = ""
@@ -98,7 +99,7 @@ class SyncStats:
         if result.outcome is Outcome.UPDATED:
             self.tags_added += len(result.added_tag_ids)
         elif result.outcome is Outcome.WOULD_UPDATE:
-            self.tags_would_add += len(result.added_tag_ids)
+            self.tags_would_add += len(result.added_tag_ids) + len(result.created_first)
         if result.found_by == FOUND_BY_FINGERPRINT:
             self.found_by_fingerprint += 1
         elif result.found_by == FOUND_BY_ID:

@@ -347,20 +347,22 @@ def test_full_dry_run_previews_every_scene_and_writes_nothing():
     assert local.writes == [] and stats.count(Outcome.WOULD_UPDATE) == 250
 
 
+class ReportRows(list):
+    """A report keeping each scene's row, its unmatched tags as their StashDB ids."""
+    incomplete = None
+
+    def scene(self, *row):
+        *columns, unmatched = row
+        self.append((*columns, [tag.stashdb_id for tag in unmatched]))
+
+    def flush(self):
+        pass
+
+
 def test_report_receives_one_row_per_scene():
-    class Rows(list):
-        incomplete = None
-
-        def scene(self, *row):
-            *columns, unmatched = row
-            self.append((*columns, [tag.stashdb_id for tag in unmatched]))
-
-        def flush(self):
-            pass
-
     local, stashdb = build(3, with_fingerprints=False)
     del stashdb.scenes["sdb-scene-2"]
-    rows = Rows()
+    rows = ReportRows()
     sync_scene_tags(local, stashdb, live(), report=rows)
     assert sorted(rows) == [
         ("1", "Title 1", "sdb-scene-1", "updated", ["Anal", "Blonde", "Big Tits"], "", ["sdb-x"]),
@@ -559,6 +561,24 @@ def test_create_missing_in_a_dry_run_lists_and_counts_what_it_would_create(caplo
                      "[DRY RUN] would create local tag 'Rope' from StashDB tag sdb-rope "
                      "(aliases left out: 'Blonde': local tag 'Blonde' (id 2) has it as its name)"]
     assert any("local tags that would be created from StashDB tags: 2" in r.getMessage() for r in caplog.records)
+
+
+def test_create_missing_in_a_dry_run_previews_the_tags_a_scene_would_gain_once_they_are_created(caplog):
+    """A scene whose only new tags are ones the setting would create changes in the live
+    run, so the preview must say so, and name them."""
+    local, stashdb = build_with_missing_tags()
+    sync_scene_tags(local, stashdb, live())  # every matched tag is on the scenes now
+    rows = ReportRows()
+    with caplog.at_level(logging.INFO, logger="tagManager"):
+        dry = sync_scene_tags(local, stashdb, SyncSettings(endpoint=ENDPOINT, dry_run=True, create_missing=True),
+                              report=rows)
+    lines = [r.getMessage() for r in caplog.records if ": would add" in r.getMessage()]
+    assert len(lines) == 3 and all(line.endswith("would add 2 tags once it creates them: [Unknown Tag, Rope]")
+                                   for line in lines), lines
+    assert dry.count(Outcome.WOULD_UPDATE) == 3 and dry.count(Outcome.UNCHANGED) == 0 and dry.tags_would_add == 2 * 3
+    assert [row[3:5] for row in rows] == [("would_update", ["Unknown Tag", "Rope"])] * 3
+    wet = sync_scene_tags(local, stashdb, live(create_missing=True))
+    assert wet.count(Outcome.UPDATED) == 3 and wet.tags_added == 2 * 3
 
 
 def test_without_the_setting_nothing_is_created():
