@@ -25,6 +25,11 @@ class TagPlan:
     new_tag_ids: list[str] = field(default_factory=list)
     unmatched: list[UnmatchedTag] = field(default_factory=list)
     excluded_count: int = 0
+    created_first: list[str] = field(default_factory=list)  # dry run: unmatched tags' names it would create
+
+    @property
+    def changes_scene(self) -> bool:
+        return bool(self.new_tag_ids or self.created_first)
 
 
 def existing_tag_ids(scene: dict) -> set[str]:

@@ -25,7 +25,7 @@ import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from run_health import OutageWatch, SyncAborted, session_expired_reason
 from scene_fetcher import MAX_REQUESTS_IN_FLIGHT, Batch, SceneFetcher, describe_scene, first_stash_id
@@ -245,6 +245,8 @@ class SceneTagSync:
         plans = [(result, self._plan_or_none(result)) for result in found]
         if self.settings.create_missing and self._create_missing([plan for _, plan in plans if plan]):
             plans = [(result, self._plan_or_none(result)) for result in found]
+        if self.would_create:
+            self._mark_created_first(plan for _, plan in plans if plan)
         self._keep_unplanned(plans)
         return BatchWrite(list(batch), plans, last_attempt)
 
@@ -252,7 +254,7 @@ class SceneTagSync:
         """Send the batch's additions in one request (dry run: log them instead)."""
         if self.settings.dry_run:
             for result, plan in write.plans:
-                if plan is not None and self._would_change(plan):
+                if plan is not None and plan.changes_scene:
                     log.info("[DRY RUN] %s: %s", describe_scene(result.scene), self._preview(plan))
         elif write.changing:
             write.request = submit(self.local.add_tags_to_scenes,
@@ -268,24 +270,22 @@ class SceneTagSync:
                 continue
             if plan is None:
                 result.outcome, result.message = Outcome.ERROR, "planning failed; see the log"
-            elif not self._would_change(plan):
+            elif not plan.changes_scene:
                 result.outcome = Outcome.UNCHANGED
             else:
                 result.outcome = Outcome.WOULD_UPDATE if self.settings.dry_run else Outcome.UPDATED
                 result.added_tag_ids = plan.new_tag_ids
-                result.created_first = self._created_first(plan)
+                result.created_first = plan.created_first
 
-    def _would_change(self, plan: TagPlan) -> bool:
-        return bool(plan.new_tag_ids or self._created_first(plan))
-
-    def _created_first(self, plan: TagPlan) -> list[str]:
-        """The names of the plan's unmatched tags a dry run of syncCreateMissing would create
-        (the live run creates them, then adds them to the scene)."""
-        return [tag.name for tag in plan.unmatched if tag.stashdb_id in self.would_create]
+    def _mark_created_first(self, plans: Iterable[TagPlan]) -> None:
+        """A dry run of syncCreateMissing: each plan's unmatched tags it would create (the live
+        run creates them, then adds them to the scene)."""
+        for plan in plans:
+            plan.created_first = [tag.name for tag in plan.unmatched if tag.stashdb_id in self.would_create]
 
     def _preview(self, plan: TagPlan) -> str:
         """A dry run's line for one scene: the tags it would gain."""
-        parts, created = [], self._created_first(plan)
+        parts, created = [], plan.created_first
         if plan.new_tag_ids:
             parts.append(f"would add {len(plan.new_tag_ids)} tags: {self.tag_names(plan.new_tag_ids)}")
         if created:
