@@ -4,7 +4,9 @@
   matched them, most scenes first, each with up to five suggested local tags;
 - `link_tag` {stashdb_id, tag_id, add_alias?, replace?}: a local tag gains the StashID;
 - `create_tags` {stashdb_ids, parent_from_category?, report?}: local tags made from StashDB's;
-- `exclude_tag` {name}: one pattern for exactly that name in Stash's exclude patterns.
+- `exclude_tag` {name}: one pattern for exactly that name in Stash's exclude patterns;
+- `run_mode` {}: whether the sync task would run dry or live, and why (tag_manager.py
+  answers it from the settings alone: it needs no stash-box).
 
 Every argument is checked before anything is asked or written (`parse_operation_args`); a
 refusal raises ConfigError, whose text names the problem and becomes the `error` answer.
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from report_reader import ReportNotFound, choose_report, read_unmatched
-from run_config import FALSE_WORDS, TRUE_WORDS, ConfigError, exclude_patterns, is_stash_id, listed_items, said_word
+from run_config import ConfigError, boolean_value, exclude_patterns, is_stash_id, listed_items
 from stashdb_api import StashDBAuthError, StashDBError
 from stashdb_tag import StashDBTag
 from tag_matching import TagCache, TagExcluder, id_order, match_stashdb_tag_to_local
@@ -28,11 +30,13 @@ from tag_suggestions import SuggestionIndex
 log = logging.getLogger("tagManager.operations")
 
 UNMATCHED_TAGS, LINK_TAG, CREATE_TAGS, EXCLUDE_TAG = "unmatched_tags", "link_tag", "create_tags", "exclude_tag"
+RUN_MODE = "run_mode"
 OPERATION_ARGS = {  # mode -> (required, optional)
     UNMATCHED_TAGS: ((), ("report",)),
     LINK_TAG: (("stashdb_id", "tag_id"), ("add_alias", "replace", "report")),
     CREATE_TAGS: (("stashdb_ids",), ("parent_from_category", "report")),
     EXCLUDE_TAG: (("name",), ()),
+    RUN_MODE: ((), ()),
 }
 OPERATION_MODES = tuple(OPERATION_ARGS)
 MAX_IDS_PER_CALL = 1000
@@ -96,17 +100,6 @@ def _stashdb_ids(name: str, value: Any) -> list[str]:
     return ids
 
 
-def _boolean(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = said_word(value) if isinstance(value, (str, int)) else None
-    if text in TRUE_WORDS:
-        return True
-    if text in FALSE_WORDS:
-        return False
-    raise ConfigError(f"{name} must be true or false, not {value!r}")
-
-
 def _report_name(name: str, value: Any) -> str:
     text = _text(name, value)
     if "/" in text or "\\" in text or text in (".", "..") or text.startswith("."):
@@ -116,7 +109,7 @@ def _report_name(name: str, value: Any) -> str:
 
 _ARG_PARSERS = {
     "report": _report_name, "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": _stashdb_ids,
-    "add_alias": _boolean, "replace": _boolean, "parent_from_category": _boolean, "name": _text,
+    "add_alias": boolean_value, "replace": boolean_value, "parent_from_category": boolean_value, "name": _text,
 }
 
 

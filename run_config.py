@@ -36,38 +36,86 @@ def plugin_settings(configuration: Mapping[str, Any], plugin_id: str = PLUGIN_ID
     return dict(settings) if isinstance(settings, Mapping) else {}
 
 
-# How a yes or no may be written where it arrives as text (task args, operation args).
-TRUE_WORDS = ("true", "yes", "1")
-FALSE_WORDS = ("false", "no", "0")
-# A setting's text also takes "on" and "off" (a hand-edited config.yml).
-SETTING_TRUE_WORDS, SETTING_FALSE_WORDS = (*TRUE_WORDS, "on"), (*FALSE_WORDS, "off")
+# The one way a yes or no may be written, in settings, task arguments and operation
+# arguments alike (case-insensitive, around spaces ignored). Anything else is no answer.
+TRUE_WORDS = ("true", "yes", "1", "on")
+FALSE_WORDS = ("false", "no", "0", "off")
+BOOLEAN_WORDS = f"{'/'.join(TRUE_WORDS)} or {'/'.join(FALSE_WORDS)}"
 
 
-def said_word(value: Any) -> str:
-    """`value` as the word to look up in those lists."""
-    return str(value).strip().lower()
+def parse_boolean(value: Any) -> bool | None:
+    """True or False for a yes or no written by the rule above; None for anything else
+    (an empty text, a number other than 0 and 1, a float, a list, a map)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+    else:
+        return None
+    return True if text in TRUE_WORDS else False if text in FALSE_WORDS else None
 
 
-def dry_run_from_settings(settings: Mapping[str, Any]) -> bool:
+def boolean_value(name: str, value: Any) -> bool:
+    """`value` by the rule above; ConfigError naming `name` when it is not a yes or no."""
+    parsed = parse_boolean(value)
+    if parsed is None:
+        raise ConfigError(f"{name} must be one of {BOOLEAN_WORDS}, not {value!r}")
+    return parsed
+
+
+@dataclass(frozen=True)
+class RunMode:
+    """Whether a run writes, and why, in words the page shows as they are."""
+
+    dry_run: bool
+    reason: str
+    setting: Any = None   # syncDryRun as Stash stores it (None: never set)
+
+    def as_dict(self) -> dict:
+        return {"dry_run": self.dry_run, "label": "Dry run" if self.dry_run else "Live",
+                "reason": self.reason, "setting": self.setting}
+
+
+def run_mode_from_settings(settings: Mapping[str, Any]) -> RunMode:
+    """syncDryRun decides; only a real "off" runs live. Never set, or set to something that
+    is not a yes or no, means a dry run."""
     value = settings.get(SETTING_DRY_RUN)
     if value is None:
-        return True
-    if isinstance(value, str):
-        return said_word(value) not in SETTING_FALSE_WORDS
-    return bool(value)
+        return RunMode(True, f"{SETTING_DRY_RUN} has never been set, and unset means dry run (Stash's "
+                             "settings page shows it as off all the same): switch it on and off again to run live")
+    dry_run = parse_boolean(value)
+    if dry_run is None:
+        return RunMode(True, f"{SETTING_DRY_RUN} holds {value!r}, which is not a yes or no, so this is a dry "
+                             "run: switch it off in the plugin's settings to run live", value)
+    if dry_run:
+        return RunMode(True, f"{SETTING_DRY_RUN} is on: a run logs what it would change and writes nothing", value)
+    return RunMode(False, f"{SETTING_DRY_RUN} is off: a run writes tags to your scenes", value)
 
 
 def switch_from_settings(settings: Mapping[str, Any], name: str) -> bool:
-    """A BOOLEAN setting that is off unless set (syncCreateMissing, syncSkipOrganized)."""
+    """A BOOLEAN setting that is off unless set (syncCreateMissing, syncSkipOrganized);
+    ConfigError when it holds something that is not a yes or no."""
     value = settings.get(name)
-    if isinstance(value, str):
-        return said_word(value) in SETTING_TRUE_WORDS
-    return value is True
+    if value is None:
+        return False
+    parsed = parse_boolean(value)
+    if parsed is None:
+        raise ConfigError(f"The plugin setting {name} holds {value!r}, which is not a yes or no; "
+                          "switch it on or off in Settings > Plugins > tagManager")
+    return parsed
 
 
 def endpoint_from_settings(settings: Mapping[str, Any]) -> str:
+    """syncEndpoint: a name or URL; unset or empty means StashDB. Anything but a text is refused."""
     value = settings.get(SETTING_ENDPOINT)
-    return value.strip() if isinstance(value, str) else ""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ConfigError(f"The plugin setting {SETTING_ENDPOINT} holds {value!r}; it must be the name or URL "
+                          "of a stash-box (or empty for StashDB)")
+    return value.strip()
 
 
 def choose_stash_box(stash_boxes: list[Mapping[str, Any]] | None, wanted: str) -> StashBox:
@@ -112,9 +160,8 @@ def exclude_patterns(configuration: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def parse_limit(value: Any) -> int | None:
-    """A run's `limit`: a positive whole number, or -1 / empty for all scenes (None)."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
+    """A run's `limit`, when one was given: a positive whole number, or -1 for all scenes
+    (None). Empty is refused: a limit left blank must not mean "every scene"."""
     text = str(value).strip()
     digits = text[1:] if text.startswith("-") else text
     if isinstance(value, bool) or not (digits.isascii() and digits.isdigit()):
@@ -142,11 +189,12 @@ def is_stash_id(text: str) -> bool:
 
 
 def parse_scene_ids(value: Any) -> tuple[str, ...]:
-    """A targeted run's scene ids: Stash scene ids (whole numbers), as a list or "12,40"."""
-    if value is None or value == "":
-        return ()
+    """A targeted run's scene ids, when some were given: Stash scene ids (whole numbers), as a
+    list or "12,40". A list that names none is refused: it must not mean "every scene"."""
     items = listed_items(value, f"scene_ids must be a list of scene ids or a comma-separated text, not {value!r}")
     ids = [str(item).strip() for item in items]
+    if not ids:
+        raise ConfigError(f"scene_ids names no scene ({value!r}); leave it out to sync every scene")
     bad = [scene_id for scene_id in ids if not is_stash_id(scene_id)]
     if bad:
         raise ConfigError(f"scene_ids must be Stash scene ids (whole numbers); not ids: {', '.join(map(repr, bad[:10]))}")

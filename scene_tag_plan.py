@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from stashdb_tag import StashDBTag
+from stashdb_tag import StashDBTag, kept_text
 from tag_matching import TagCache, TagExcluder, match_stashdb_tag_to_local
 
 
@@ -55,7 +55,7 @@ def plan_scene_tags(
             continue
         local_id = match_stashdb_tag_to_local(stashdb_tag, tag_cache, endpoint)
         if local_id is None:
-            key = (name, _optional_str(stashdb_tag.get("id")))
+            key = (kept_text(name), _optional_str(stashdb_tag.get("id")))
             if key not in seen_unmatched:
                 seen_unmatched.add(key)
                 plan.unmatched.append(UnmatchedTag(*key, StashDBTag.from_answer(stashdb_tag)))
@@ -73,4 +73,4 @@ def _dicts(items: Any) -> Iterable[dict]:
 
 
 def _optional_str(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return None if value is None else kept_text(str(value))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import json
 import logging
 import math
 import threading
@@ -49,6 +50,10 @@ MAX_RETRIES = 3
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_WAIT_SECONDS = 60.0  # a longer Retry-After fails the call instead of blocking it
 BODY_EXCERPT_CHARS = 200
+# One answer's bytes at most. 40 scenes with every tag described are well under 1 MiB on
+# StashDB; a larger answer is a StashDB error (retried, then deferred), never read whole.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+_READ_CHUNK_BYTES = 64 * 1024
 _REDACTED = "[redacted]"
 
 # --------------------------------------------------------------------------
@@ -317,6 +322,18 @@ def _error_alias(error: dict) -> str | None:
     return path[0] if isinstance(path, list) and path and isinstance(path[0], str) else None
 
 
+class _HttpAnswer(NamedTuple):
+    """One HTTP answer, its body read whole (and no larger than MAX_ANSWER_BYTES)."""
+
+    status_code: int
+    headers: Any
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
 class _Answer(NamedTuple):
     data: dict
     errors: list
@@ -512,7 +529,7 @@ class StashDBClient:
             raise self._wrong_shape(operation, "answer without data", response.status_code)
         return answer
 
-    def _post_with_retries(self, operation: str, payload: dict) -> requests.Response:
+    def _post_with_retries(self, operation: str, payload: dict) -> _HttpAnswer:
         if not self._api_key:
             raise self._error(StashDBAuthError, operation, "no API key configured", None)
         for retry in range(1, MAX_RETRIES + 2):
@@ -538,7 +555,7 @@ class StashDBClient:
         logger.warning("StashDB %s: %s, retry %d of %d in %.1f s", operation, failure, retry, MAX_RETRIES, delay)
         self._sleep(delay)
 
-    def _asked_to_wait(self, operation: str, response: requests.Response, asked: float) -> StashDBError:
+    def _asked_to_wait(self, operation: str, response: _HttpAnswer, asked: float) -> StashDBError:
         """Never sooner than the server asked: fail this call, and hold every later one."""
         self.rate_limiter.hold(asked)
         detail = (f"asked to wait {asked:.0f} s (Retry-After), longer than the {MAX_RETRY_WAIT_SECONDS:.0f} s "
@@ -547,15 +564,16 @@ class StashDBClient:
         error.retry_after = asked
         return error
 
-    def _send_once(self, operation: str, payload: dict) -> requests.Response:
+    def _send_once(self, operation: str, payload: dict) -> _HttpAnswer:
         with self._count_lock:
             self.request_count += 1
         logger.debug("StashDB %s: POST %s", operation, self.endpoint)
         # The requests exception is not chained: its text could show the request.
         try:
-            return self._session.post(
-                self.endpoint, json=payload, headers=self._headers(), timeout=self.timeout
-            )
+            with self._session.post(self.endpoint, json=payload, headers=self._headers(), timeout=self.timeout,
+                                    stream=True) as response:
+                content = self._read_capped(operation, response)
+                return _HttpAnswer(response.status_code, response.headers, content)
         except requests.exceptions.Timeout:
             failure = f"no answer within {self.timeout:g} s"
         except requests.exceptions.ConnectionError:
@@ -563,6 +581,16 @@ class StashDBClient:
         except requests.exceptions.RequestException as exc:
             failure = f"request failed ({type(exc).__name__})"
         raise self._error(StashDBError, operation, failure, None)
+
+    def _read_capped(self, operation: str, response: requests.Response) -> bytes:
+        """The answer's body; a StashDBError as soon as it passes MAX_ANSWER_BYTES."""
+        body = bytearray()
+        for chunk in response.iter_content(_READ_CHUNK_BYTES):
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                detail = f"answer larger than {MAX_ANSWER_BYTES:,} bytes, not read"
+                raise self._error(StashDBError, operation, detail, response.status_code)
+        return bytes(body)
 
     def _headers(self) -> dict:
         return {
@@ -572,7 +600,7 @@ class StashDBClient:
             "User-Agent": USER_AGENT,
         }
 
-    def _check_status(self, operation: str, response: requests.Response) -> None:
+    def _check_status(self, operation: str, response: _HttpAnswer) -> None:
         status = response.status_code
         if 200 <= status < 300:
             return
@@ -584,10 +612,10 @@ class StashDBClient:
         detail = "server error" if status >= 500 else "request rejected"
         raise self._error(StashDBError, operation, detail, status, response.text)
 
-    def _json_body(self, operation: str, response: requests.Response) -> dict:
+    def _json_body(self, operation: str, response: _HttpAnswer) -> dict:
         try:
-            body = response.json()
-        except ValueError:
+            body = json.loads(response.content)
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than Python decodes
             body = None
             detail = "answer is not JSON"
         else:

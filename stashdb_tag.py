@@ -8,6 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from short_text import shorten
+
+# What is kept of one tag, whatever StashDB answers (the answer itself is capped in bytes by
+# stashdb_api.MAX_ANSWER_BYTES): texts are cut to these lengths, aliases past the count dropped.
+MAX_TAG_TEXT_CHARS = 500        # an id, a name, an alias, a category name
+MAX_DESCRIPTION_CHARS = 4000
+MAX_ALIASES = 100
+
+
+def kept_text(text: str, limit: int = MAX_TAG_TEXT_CHARS) -> str:
+    """A StashDB text as tagManager keeps it (in memory, reports, answers): at most `limit` characters."""
+    return shorten(text, limit)
+
 
 @dataclass(frozen=True)
 class StashDBTag:
@@ -27,22 +40,22 @@ class StashDBTag:
         name = tag.get("name")
         if not isinstance(stashdb_id, str) or not stashdb_id or not isinstance(name, str):
             return None
-        return cls(stashdb_id, name, _text(tag.get("description")), _texts(tag.get("aliases")),
-                   _category_name(tag.get("category")), tag.get("deleted") is True)
+        return cls(kept_text(stashdb_id), kept_text(name), _text(tag.get("description"), MAX_DESCRIPTION_CHARS),
+                   _texts(tag.get("aliases")), _category_name(tag.get("category")), tag.get("deleted") is True)
 
     def as_dict(self) -> dict:
         return {"stashdb_id": self.stashdb_id, "name": self.name, "description": self.description,
                 "aliases": list(self.aliases), "category": self.category, "deleted": self.deleted}
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+def _text(value: Any, limit: int = MAX_TAG_TEXT_CHARS) -> str | None:
+    return kept_text(value, limit) if isinstance(value, str) and value else None
 
 
 def _texts(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(item for item in value if isinstance(item, str))
+    return tuple(kept_text(item) for item in value if isinstance(item, str))[:MAX_ALIASES]
 
 
 def _category_name(value: Any) -> str | None:

@@ -36,20 +36,18 @@ from plugin_io import (
 from requirements_check import report_requirements_problem, requirements_problem
 from run_config import (
     SETTING_CREATE_MISSING,
-    SETTING_DRY_RUN,
     SETTING_SKIP_ORGANIZED,
-    TRUE_WORDS,
     ConfigError,
     StashBox,
+    boolean_value,
     choose_stash_box,
-    dry_run_from_settings,
     endpoint_from_settings,
     exclude_patterns,
     parse_dotenv,
     parse_limit,
     parse_scene_ids,
     plugin_settings,
-    said_word,
+    run_mode_from_settings,
     stash_connection_from_url,
     switch_from_settings,
 )
@@ -57,6 +55,7 @@ from run_config import (
 log = logging.getLogger("tagManager")
 
 MODE_SYNC_SCENE_TAGS = "sync_scene_tags"
+SYNC_TASK_ARGS = ("scene_ids", "limit", "full_dry_run")   # besides `mode`
 EXIT_OK, EXIT_STOPPED, EXIT_SCENE_ERRORS = 0, 1, 2
 
 
@@ -75,10 +74,17 @@ class Overrides:
 
 
 def overrides_from_task_args(args: Mapping[str, Any], connection: Mapping[str, Any]) -> Overrides:
-    """A task's args arrive as strings (defaultArgs) or as whatever runPluginTask sent."""
-    full = said_word(args.get("full_dry_run", "")) in TRUE_WORDS
-    return Overrides(dry_run=True if full else None, scene_ids=parse_scene_ids(args.get("scene_ids")),
-                     limit=parse_limit(args.get("limit")), full_dry_run=full,
+    """A task's args arrive as strings (defaultArgs) or as whatever runPluginTask sent. Each
+    one given must say something: an unknown name, an empty scene list or limit, or a yes or
+    no that is neither is refused, so that no argument can widen a run."""
+    unknown = sorted(set(args) - {"mode", *SYNC_TASK_ARGS})
+    if unknown:
+        raise ConfigError(f"{MODE_SYNC_SCENE_TAGS}: unknown argument(s) {', '.join(map(repr, unknown))}; "
+                          f"it takes {', '.join(SYNC_TASK_ARGS)}")
+    full = "full_dry_run" in args and boolean_value("full_dry_run", args["full_dry_run"])
+    return Overrides(dry_run=True if full else None,
+                     scene_ids=parse_scene_ids(args["scene_ids"]) if "scene_ids" in args else (),
+                     limit=parse_limit(args["limit"]) if "limit" in args else None, full_dry_run=full,
                      report_dir=plugin_report_dir(connection))
 
 
@@ -132,14 +138,17 @@ def run_plugin(stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
 def run_operation_mode(mode: Any, args: dict, connection: dict, redactor: SecretRedactor) -> Any:
     """One of the page's operations (runPluginOperation): its arguments are checked before
     Stash or StashDB is asked anything."""
-    from plugin_operations import OPERATION_MODES, OperationContext, parse_operation_args, run_operation
+    from plugin_operations import RUN_MODE, OPERATION_MODES, OperationContext, parse_operation_args, run_operation
 
     if mode not in OPERATION_MODES:
         raise ConfigError(f"Unknown mode {mode!r}; tagManager's modes are "
                           f"{', '.join(map(repr, (MODE_SYNC_SCENE_TAGS, *OPERATION_MODES)))}")
     parsed = parse_operation_args(mode, args)
     local, configuration, general = configured_local_stash(connection, redactor)
-    box = resolve_stash_box(general.get("stashBoxes"), plugin_settings(configuration), Overrides())
+    settings = plugin_settings(configuration)
+    if mode == RUN_MODE:  # the page shows this as it is, and derives nothing itself
+        return run_mode_from_settings(settings).as_dict()
+    box = resolve_stash_box(general.get("stashBoxes"), settings, Overrides())
     context = OperationContext(local, configuration, box.endpoint, plugin_report_dir(connection),
                                lambda: make_stashdb_client(box))
     return run_operation(mode, parsed, context)
@@ -153,7 +162,8 @@ def run_command_line(argv: list[str], stderr: IO[str], environ: Mapping[str, str
     redactor = SecretRedactor([env.get("STASH_API_KEY"), env.get("STASHDB_API_KEY")])
     configure_logging(ConsoleLogHandler(stderr), redactor, logging.DEBUG if options.verbose else logging.INFO)
     try:
-        scene_ids, limit = parse_scene_ids(options.scene_id or ()), parse_limit(options.limit)
+        scene_ids = parse_scene_ids(options.scene_id) if options.scene_id is not None else ()
+        limit = parse_limit(options.limit) if options.limit is not None else None
         connection = stash_connection_from_url(env.get("STASH_URL") or "http://localhost:9999", env.get("STASH_API_KEY"))
         overrides = Overrides(
             dry_run=True if options.full_dry_run else options.dry_run, endpoint=options.endpoint or "",
@@ -232,8 +242,11 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
     local, configuration, general = configured_local_stash(connection, redactor)
     settings = plugin_settings(configuration)
     box = resolve_stash_box(general.get("stashBoxes"), settings, overrides)
-    dry_run = dry_run_from_settings(settings) if overrides.dry_run is None else overrides.dry_run
-    describe_dry_run(settings, overrides, dry_run)
+    mode = run_mode_from_settings(settings)
+    dry_run = mode.dry_run if overrides.dry_run is None else overrides.dry_run
+    create_missing = switch_from_settings(settings, SETTING_CREATE_MISSING)
+    skip_organized = switch_from_settings(settings, SETTING_SKIP_ORGANIZED)
+    log.info("%s", describe_dry_run(mode, overrides, dry_run))
     if overrides.full_dry_run:
         log.info("[DRY RUN] Full dry-run report: every scene is previewed and nothing is written; this "
                  "sends the same StashDB requests as a live run, so it takes as long")
@@ -246,8 +259,7 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
         raise ConfigError(f"{box.name} rejected the API key ({exc}); check it in Settings > Metadata Providers") from None
     sync_settings = SyncSettings(
         endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration),
-        create_missing=switch_from_settings(settings, SETTING_CREATE_MISSING),
-        skip_organized=switch_from_settings(settings, SETTING_SKIP_ORGANIZED),
+        create_missing=create_missing, skip_organized=skip_organized,
         dry_run_scene_limit=None if overrides.full_dry_run else DRY_RUN_SCENE_LIMIT,
         scene_ids=overrides.scene_ids, limit=overrides.limit,
         session_age_seconds=login_session_age(general, connection))
@@ -303,14 +315,11 @@ def resolve_stash_box(stash_boxes: Any, settings: Mapping[str, Any], overrides: 
     return box
 
 
-def describe_dry_run(settings: Mapping[str, Any], overrides: Overrides, dry_run: bool) -> None:
-    if not dry_run:
-        log.info("Live run: matched tags will be added to scenes")
-    elif overrides.dry_run is None and settings.get(SETTING_DRY_RUN) is None:
-        log.info("[DRY RUN] syncDryRun is not set, so this is a dry run (Stash shows an unset switch as "
-                 "off: switch it on and off again to run live)")
-    else:
-        log.info("[DRY RUN] nothing will be written")
+def describe_dry_run(mode, overrides: Overrides, dry_run: bool) -> str:
+    """The run's first line about writing: the setting's own reason unless an override decided."""
+    if overrides.dry_run is None:
+        return f"{'[DRY RUN] ' if dry_run else 'Live run: '}{mode.reason}"
+    return "[DRY RUN] nothing will be written" if dry_run else "Live run: matched tags will be added to scenes"
 
 
 def finish(stats) -> tuple[dict, str | None, int]:

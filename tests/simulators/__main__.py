@@ -30,7 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-requests-per-minute", type=int, default=0, help="Stash's stash-box setting")
     serve.add_argument("--stash-api-key", default=None, help="require this ApiKey (or the session cookie)")
     serve.add_argument("--stashdb-api-key", default=DEFAULT_API_KEY)
-    serve.add_argument("--plugin-settings", default="{}", help='JSON, e.g. {"dryRun": false}')
+    serve.add_argument("--plugin-settings", default="{}", help='JSON, e.g. {"syncDryRun": false}')
     serve.add_argument("--args", default="{}", help="JSON task args for the stdin example")
     demo = commands.add_parser("demo", help="run the plugin's task against the simulators, as Stash would")
     demo.add_argument("--scenes", type=int, default=300)

@@ -219,7 +219,7 @@ def test_exclude_tag_appends_one_exact_pattern_and_keeps_the_others(servers, tmp
 @pytest.mark.parametrize("args, message", [
     ({"mode": "link_tag", "stashdb_id": "t-big"}, "link_tag: missing argument(s) tag_id"),
     ({"mode": "link_tag", "stashdb_id": "t-big", "tag_id": "four"}, "tag_id must be a Stash tag id"),
-    ({"mode": "link_tag", "stashdb_id": "t-big", "tag_id": "4", "add_alias": "maybe"}, "add_alias must be true or false"),
+    ({"mode": "link_tag", "stashdb_id": "t-big", "tag_id": "4", "add_alias": "maybe"}, "add_alias must be one of true/yes/1/on or false/no/0/off"),
     ({"mode": "create_tags", "stashdb_ids": 7}, "stashdb_ids must be a list"),
     ({"mode": "create_tags", "stashdb_ids": " , "}, "stashdb_ids must name between 1 and 1000"),
     ({"mode": "exclude_tag", "name": "x", "pattern": "y"}, "unknown argument(s) 'pattern'"),

@@ -6,10 +6,10 @@ import pytest
 from run_config import (
     ConfigError,
     choose_stash_box,
-    dry_run_from_settings,
     exclude_patterns,
     parse_dotenv,
     plugin_settings,
+    run_mode_from_settings,
     stash_connection_from_url,
 )
 
@@ -24,7 +24,7 @@ BOXES = [
 ])
 def test_dry_run_is_on_unless_turned_off(value, expected):
     settings = {} if value is None else {"syncDryRun": value}
-    assert dry_run_from_settings(settings) is expected
+    assert run_mode_from_settings(settings).dry_run is expected
 
 
 def test_plugin_settings_of_this_plugin_only():
@@ -71,14 +71,14 @@ def test_dotenv_lines():
     assert parse_dotenv(text) == {"STASH_URL": "http://x:1", "STASH_API_KEY": "abc=def"}
 
 
-@pytest.mark.parametrize("value, expected", [(None, None), ("", None), ("-1", None), (-1, None), ("5", 5), (12, 12)])
+@pytest.mark.parametrize("value, expected", [("-1", None), (-1, None), ("5", 5), (12, 12)])
 def test_limit_accepts_positive_numbers_and_minus_one_for_all(value, expected):
     from run_config import parse_limit
 
     assert parse_limit(value) == expected
 
 
-@pytest.mark.parametrize("value", ["0", 0, "-2", "x", "2.5", True, "٣"])
+@pytest.mark.parametrize("value", ["0", 0, "-2", "x", "2.5", True, "٣", "", " ", None])
 def test_limit_refuses_everything_else(value):
     from run_config import ConfigError, parse_limit
 
@@ -91,6 +91,8 @@ def test_scene_ids_come_as_a_list_or_text_and_must_be_whole_numbers():
 
     assert parse_scene_ids("12, 40;7,12") == ("12", "40", "7")
     assert parse_scene_ids([3, "04"]) == ("3", "4")
-    assert parse_scene_ids(None) == ()
+    for empty in (None, "", ",", " ; ", []):
+        with pytest.raises(ConfigError, match="scene_ids"):
+            parse_scene_ids(empty)
     with pytest.raises(ConfigError, match="'x1'"):
         parse_scene_ids("5,x1")

@@ -886,3 +886,33 @@ def test_a_waiter_woken_late_pushes_the_next_permit_back(fake_clock):
         limiter.wait()
         given.append(fake_clock.now)
     assert min(b - a for a, b in zip(given, given[1:])) >= 0.5 - 1e-9
+
+
+# ---------------------------------------------------------------- answers that do not decode or are too large
+
+
+def test_an_answer_nested_deeper_than_python_decodes_is_a_stashdb_error(http, fake_clock):
+    http.add(responses.POST, ENDPOINT, status=200, body="[" * 200_000)
+    with pytest.raises(StashDBError, match="answer is not JSON") as caught:
+        one_scene(make_client(fake_clock), "a")
+    assert not any(isinstance(exc, RecursionError) for exc in all_exceptions_in_chain(caught.value))
+
+
+def test_an_answer_over_the_byte_cap_is_a_stashdb_error_retried_like_an_outage(http, fake_clock, monkeypatch):
+    import stashdb_api
+
+    monkeypatch.setattr(stashdb_api, "MAX_ANSWER_BYTES", 4096)
+    monkeypatch.setattr(stashdb_api, "_READ_CHUNK_BYTES", 1024)
+    http.add(responses.POST, ENDPOINT, status=200, body=b'{"data": {"s0": "' + b"x" * 10_000 + b'"}}')
+    with pytest.raises(StashDBError, match="answer larger than 4,096 bytes, not read"):
+        one_scene(make_client(fake_clock), "a")
+    assert len(http.calls) == stashdb_api.MAX_RETRIES + 1
+
+
+def test_an_answer_just_under_the_cap_is_read(http, fake_clock, monkeypatch):
+    import stashdb_api
+
+    body = json.dumps({"data": {"s0": scene(1, "Anal")}})
+    monkeypatch.setattr(stashdb_api, "MAX_ANSWER_BYTES", len(body.encode()))
+    http.add(responses.POST, ENDPOINT, status=200, body=body)
+    assert one_scene(make_client(fake_clock), "a")["id"] == scene(1, "Anal")["id"]

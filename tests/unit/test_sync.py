@@ -414,12 +414,16 @@ def test_a_deleted_scene_in_a_fingerprint_answer_is_not_used():
     assert stats.count(Outcome.STALE) == 1 and local.writes == []
 
 
-def test_huge_unmatched_names_are_shortened_in_the_summary():
+def test_huge_unmatched_names_are_shortened_in_the_summary_and_kept_short():
+    from stashdb_tag import MAX_TAG_TEXT_CHARS
+
     local, stashdb = build(1)
-    stashdb.scenes["sdb-scene-1"]["tags"] = [{"id": "x", "name": "N" * 100_000}]
+    stashdb.scenes["sdb-scene-1"]["tags"] = [{"id": "x" * 10_000, "name": "N" * 100_000}]
     stats = sync_scene_tags(local, stashdb, live())
     assert len(json.dumps(stats.as_dict())) < 2_000
-    assert stats.top_unmatched() == [("N" * 100_000, 1)]
+    [(kept_name, count)] = stats.top_unmatched()
+    assert count == 1 and kept_name.startswith("N" * 400) and len(kept_name) == MAX_TAG_TEXT_CHARS
+    assert [len(i) for i in stats.unmatched_stashdb_ids.values()] == [MAX_TAG_TEXT_CHARS]
 
 
 def test_write_batch_plans_writes_and_sets_each_result():
