@@ -7,6 +7,7 @@ error path (`StashLocalError`) so a failed write can be attributed to its scene.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import logging
@@ -210,7 +211,40 @@ def connect_stash(connection: Mapping[str, Any], *, timeout: float = DEFAULT_TIM
 
     conn = dict(connection)
     conn["Logger"] = logging.getLogger("tagManager.stashapi")
-    return TimedStashInterface(conn, force_api_key=True)
+    url = stash_graphql_url(connection)
+    with _quiet(conn["Logger"]):  # stashapi logs each failure twice; ours is one line, below
+        try:
+            return TimedStashInterface(conn, force_api_key=True)
+        except requests.RequestException as exc:
+            raise StashUnavailable(f"Could not reach Stash at {url} ({_reason(exc)})") from None
+        except Exception as exc:  # noqa: BLE001 - stashapi raises a bare Exception for HTTP errors
+            if "401" in str(exc):
+                raise StashAuthError(f"Stash at {url} answered HTTP 401: it rejected the API key "
+                                     "(or the session)") from None
+            raise
+
+
+def stash_graphql_url(connection: Mapping[str, Any]) -> str:
+    """The GraphQL URL stashapi builds from Stash's `server_connection`."""
+    host = connection.get("Host") or "localhost"
+    host = "127.0.0.1" if host == "0.0.0.0" else host
+    return f"{connection.get('Scheme') or 'http'}://{host}:{connection.get('Port') or 9999}/graphql"
+
+
+def _reason(exc: requests.RequestException) -> str:
+    if isinstance(exc, requests.Timeout):
+        return "no answer in time"
+    return "connection refused or failed" if isinstance(exc, requests.ConnectionError) else type(exc).__name__
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger):
+    previous = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def is_loopback_host(host: str | None) -> bool:

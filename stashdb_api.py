@@ -115,6 +115,14 @@ FIND_TAGS_BY_IDS_OPERATION = "TagManagerFindTagsByIds"
 _ALIASED_TAG_FIELD_TEMPLATE = "  t{index}: findTag(id: $id{index}) {{ ...TagManagerTagFields }}"
 _ALIASED_TAG_QUERY_TEMPLATE = "query TagManagerFindTagsByIds({variables}) {{\n{fields}\n}}\n"
 
+# What each request is, in the words an error message uses (never the query's internal name).
+_OPERATION_WORDS = {
+    ME_OPERATION: "the API key check",
+    FIND_SCENES_BY_FINGERPRINTS_OPERATION: "a scene lookup by fingerprints",
+    FIND_SCENES_BY_IDS_OPERATION: "a scene lookup by id",
+    FIND_TAGS_BY_IDS_OPERATION: "a tag lookup by id",
+}
+
 
 def tag_alias(index: int) -> str:
     """The answer key of the index-th tag in an aliased findTag query."""
@@ -539,20 +547,22 @@ class StashDBClient:
             except StashDBError as failure:  # a timeout or a dropped connection
                 if retry > MAX_RETRIES:
                     raise
-                self._wait_before_retry(operation, str(failure), retry, 0.0)
+                self._wait_before_retry(str(failure), retry, 0.0)
                 continue
             if response.status_code not in RETRYABLE_STATUSES or retry > MAX_RETRIES:
                 break
             asked = retry_after_seconds(response.headers.get("Retry-After"), _server_now(response.headers))
             if asked > MAX_RETRY_WAIT_SECONDS:
                 raise self._asked_to_wait(operation, response, asked)
-            self._wait_before_retry(operation, f"HTTP {response.status_code}", retry, asked)
+            busy = self._error(StashDBError, operation, "rate limited" if response.status_code == 429
+                               else "server error", response.status_code)
+            self._wait_before_retry(str(busy), retry, asked)
         self._check_status(operation, response)
         return response
 
-    def _wait_before_retry(self, operation: str, failure: str, retry: int, asked: float) -> None:
+    def _wait_before_retry(self, failure: str, retry: int, asked: float) -> None:
         delay = max(asked, self.rate_limiter.backoff(retry))
-        logger.warning("StashDB %s: %s, retry %d of %d in %.1f s", operation, failure, retry, MAX_RETRIES, delay)
+        logger.warning("%s, retry %d of %d in %.1f s", failure, retry, MAX_RETRIES, delay)
         self._sleep(delay)
 
     def _asked_to_wait(self, operation: str, response: _HttpAnswer, asked: float) -> StashDBError:
@@ -639,7 +649,7 @@ class StashDBClient:
 
     def _error(self, kind: type, operation: str, detail: str, status: int | None,
                body: str | None = None) -> StashDBError:
-        message = f"StashDB {operation} failed: {detail}"
+        message = f"StashDB at {self.endpoint}: {_OPERATION_WORDS.get(operation, operation)} failed: {detail}"
         if status is not None:
             message += f" (HTTP {status})"
         if body:

@@ -11,6 +11,7 @@ in the summary); 1 it could not start or was stopped (configuration, rejected ke
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import os
 import sys
@@ -57,6 +58,8 @@ log = logging.getLogger("tagManager")
 MODE_SYNC_SCENE_TAGS = "sync_scene_tags"
 SYNC_TASK_ARGS = ("scene_ids", "limit", "full_dry_run")   # besides `mode`
 EXIT_OK, EXIT_STOPPED, EXIT_SCENE_ERRORS = 0, 1, 2
+EXIT_USAGE = 2   # no command given (argparse uses 2 for its refusals too)
+DEFAULT_STASH_URL = "http://localhost:9999"
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,11 @@ def main(argv: list[str] | None = None, stdin: IO[str] = sys.stdin, stdout: IO[s
         return report_requirements_problem(problem, plugin_mode=not argv, stdin=stdin, stdout=stdout, stderr=stderr)
     if argv:
         return run_command_line(argv, stderr, environ)
-    return run_plugin(stdin, stdout, stderr)
+    plugin_input = "" if stdin.isatty() else stdin.read()
+    if not plugin_input.strip():  # a person, not Stash: Stash always sends its JSON
+        stderr.write(command_line_parser().format_help())
+        return EXIT_USAGE
+    return run_plugin(io.StringIO(plugin_input), stdout, stderr)
 
 
 # -- plugin mode -----------------------------------------------------------------------
@@ -157,32 +164,56 @@ def run_operation_mode(mode: Any, args: dict, connection: dict, redactor: Secret
 # -- command-line mode -----------------------------------------------------------------
 
 def run_command_line(argv: list[str], stderr: IO[str], environ: Mapping[str, str]) -> int:
-    options = parse_command_line(argv)
-    env = load_environment(environ, Path.cwd() / ".env")
+    options = command_line_parser().parse_args(argv)
+    env, sources = load_environment(environ, Path.cwd() / ".env")
     redactor = SecretRedactor([env.get("STASH_API_KEY"), env.get("STASHDB_API_KEY")])
     configure_logging(ConsoleLogHandler(stderr), redactor, logging.DEBUG if options.verbose else logging.INFO)
     try:
-        scene_ids = parse_scene_ids(options.scene_id) if options.scene_id is not None else ()
-        limit = parse_limit(options.limit) if options.limit is not None else None
-        connection = stash_connection_from_url(env.get("STASH_URL") or "http://localhost:9999", env.get("STASH_API_KEY"))
-        overrides = Overrides(
-            dry_run=True if options.full_dry_run else options.dry_run, endpoint=options.endpoint or "",
-            stashdb_url=env.get("STASHDB_URL", ""), stashdb_api_key=env.get("STASHDB_API_KEY", ""),
-            scene_ids=scene_ids, limit=limit, full_dry_run=options.full_dry_run,
-            report_dir=options.report_dir)
-        stats = run_sync(connection, overrides, redactor, ConsoleProgress(stderr))
+        stats = run_sync(stash_connection_from_url(env.get("STASH_URL") or DEFAULT_STASH_URL, env.get("STASH_API_KEY")),
+                         command_line_overrides(options, env), redactor, ConsoleProgress(stderr))
     except ConfigError as exc:
         log.error("%s", exc)
         return EXIT_STOPPED
     except Exception as exc:  # noqa: BLE001
-        log.error("tagManager failed: %s: %s", type(exc).__name__, redactor.redact(str(exc)))
+        log.error("%s", redactor.redact(command_line_failure(exc, env, sources)))
         log.debug("Traceback", exc_info=True)
         return EXIT_STOPPED
     return finish(stats)[2]
 
 
-def parse_command_line(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="tag_manager.py", description="Add StashDB tags to scenes in Stash.")
+def command_line_overrides(options: argparse.Namespace, env: Mapping[str, str]) -> Overrides:
+    stashdb_url = env.get("STASHDB_URL", "")
+    if options.endpoint and stashdb_url and options.endpoint.rstrip("/") != stashdb_url.rstrip("/"):
+        raise ConfigError(f"--endpoint {options.endpoint!r} and STASHDB_URL {stashdb_url!r} name different "
+                          "stash-boxes: drop the flag or unset STASHDB_URL")
+    return Overrides(
+        dry_run=True if options.full_dry_run else options.dry_run, endpoint=options.endpoint or "",
+        stashdb_url=stashdb_url, stashdb_api_key=env.get("STASHDB_API_KEY", ""),
+        scene_ids=parse_scene_ids(options.scene_id) if options.scene_id is not None else (),
+        limit=parse_limit(options.limit) if options.limit is not None else None,
+        full_dry_run=options.full_dry_run, report_dir=options.report_dir)
+
+
+def command_line_failure(exc: Exception, env: Mapping[str, str], sources: list[str]) -> str:
+    """One line for a failure, naming the setting to fix where there is one."""
+    from stash_local import StashAuthError, StashUnavailable
+
+    read = f".env files read: {', '.join(sources)}" if sources else f"no .env file read (looked for {Path.cwd() / '.env'})"
+    if isinstance(exc, StashUnavailable):
+        url = env.get("STASH_URL")
+        said = f"STASH_URL is {url}" if url else f"STASH_URL is not set, so {DEFAULT_STASH_URL} was tried"
+        return f"{exc}. {said}; {read}"
+    if isinstance(exc, StashAuthError):
+        said = "STASH_API_KEY is set" if env.get("STASH_API_KEY") else "STASH_API_KEY is not set"
+        return f"{exc}. {said} (Stash > Settings > Security > API Key); {read}"
+    return f"tagManager failed: {type(exc).__name__}: {exc}"
+
+
+def command_line_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tag_manager.py", description="Add StashDB tags to scenes in Stash.",
+        epilog="Reads STASH_URL, STASH_API_KEY and optionally STASHDB_URL, STASHDB_API_KEY from the "
+               "environment or ./.env. Stash itself runs this file with its JSON on stdin.")
     commands = parser.add_subparsers(dest="command", required=True)
     sync = commands.add_parser("sync", help="Sync Scene Tags from StashDB")
     dry = sync.add_mutually_exclusive_group()
@@ -197,13 +228,15 @@ def parse_command_line(argv: list[str]) -> argparse.Namespace:
     sync.add_argument("--report-dir", type=Path, default=Path("tagManager-reports"),
                       help="where each run's report folder goes (default: ./tagManager-reports)")
     sync.add_argument("--verbose", "-v", action="store_true", help="debug lines too")
-    return parser.parse_args(argv)
+    return parser
 
 
-def load_environment(environ: Mapping[str, str], dotenv: Path) -> dict[str, str]:
+def load_environment(environ: Mapping[str, str], dotenv: Path) -> tuple[dict[str, str], list[str]]:
+    """STASH_* and STASHDB_* from `dotenv`, then the environment (which wins); and the .env
+    files read."""
     values = parse_dotenv(dotenv.read_text(encoding="utf-8")) if dotenv.is_file() else {}
     values.update({k: v for k, v in environ.items() if k.startswith(("STASH_", "STASHDB_"))})
-    return values
+    return values, [str(dotenv)] if dotenv.is_file() else []
 
 
 # -- the run, shared by both modes ------------------------------------------------------
@@ -235,7 +268,7 @@ def make_stashdb_client(box: StashBox):
 
 def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
              on_progress: Callable[[float], None]):
-    from stashdb_api import StashDBAuthError
+    from stashdb_api import StashDBAuthError, StashDBError
     from stashdb_scene_sync import DRY_RUN_SCENE_LIMIT, SyncSettings
 
     log.info("tagManager %s: Sync Scene Tags from StashDB", PLUGIN_VERSION)
@@ -257,6 +290,8 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
         stashdb.check_access()
     except StashDBAuthError as exc:
         raise ConfigError(f"{box.name} rejected the API key ({exc}); check it in Settings > Metadata Providers") from None
+    except StashDBError as exc:
+        raise ConfigError(f"{exc}: check that the stash-box is up and that its URL is right") from None
     sync_settings = SyncSettings(
         endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration),
         create_missing=create_missing, skip_organized=skip_organized,

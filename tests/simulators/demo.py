@@ -110,10 +110,8 @@ def run_task_as_stash(sims, stash_dir: Path, show_debug: bool, args: dict | None
     progress = ProgressEcho()
     code, result = run_plugin_process(sims, stash_dir, args or {"mode": "sync_scene_tags"},
                                       echo=lambda line: show_log_line(line, show_debug, progress))
-    print(f"--- plugin exit code {code}; its JSON answer's error: {result['error']}")
-    print("--- its summary (the JSON 'output'):")
-    print(json.dumps(result["output"], indent=2)[:4000])
-    print()
+    # The summary is in the log above, as Stash's log page shows it: not printed a second time.
+    print(f"--- plugin exit code {code}; its JSON answer's error: {result['error']}\n")
     return code
 
 

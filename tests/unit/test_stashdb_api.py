@@ -743,7 +743,9 @@ def test_each_failure_maps_to_its_error_and_never_shows_the_key(http, fake_clock
     assert type(error) is kind
     assert error.status == status
     assert error.operation in (FIND_SCENES_BY_IDS_OPERATION, FIND_SCENES_BY_FINGERPRINTS_OPERATION)
-    assert error.operation in str(error)
+    # The message names the server and the request in words, never the query's internal name.
+    assert str(error).startswith(f"StashDB at {ENDPOINT}: a scene lookup by ")
+    assert error.operation not in str(error)
     if status is not None:
         assert f"HTTP {status}" in str(error)
     assert_key_not_exposed(error)
