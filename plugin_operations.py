@@ -100,7 +100,7 @@ def _stashdb_ids(name: str, value: Any) -> list[str]:
     return ids
 
 
-def _report_name(name: str, value: Any) -> str:
+def report_name(name: str, value: Any) -> str:
     text = _text(name, value)
     if "/" in text or "\\" in text or text in (".", "..") or text.startswith("."):
         raise ConfigError(f"{name} must be the name of a report folder, not {value!r}")
@@ -108,7 +108,7 @@ def _report_name(name: str, value: Any) -> str:
 
 
 _ARG_PARSERS = {
-    "report": _report_name, "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": _stashdb_ids,
+    "report": report_name, "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": _stashdb_ids,
     "add_alias": boolean_value, "replace": boolean_value, "parent_from_category": boolean_value, "name": _text,
 }
 

@@ -13,6 +13,12 @@ complete JSON array at every flush:
   aliases, category), written when it is first met, flushed with the scenes.
 `scenes.json` also names, per scene, the StashDB tag ids no local tag matched: with
 `stashdb_tags.jsonl` that is everything `unmatched_tags` lists, without asking StashDB.
+
+The report is also the plugin's memory of what StashDB said: each scene row lists every
+tag of its StashDB scene (matched, unmatched and excluded alike) as small numbers into
+`stashdb_vocabulary.jsonl` (one `{"i", "id", "name"}` line per StashDB tag met), and the
+local tag ids the run added (`added_tag_ids`). A re-match reads that instead of asking
+StashDB, and an undo removes exactly `added_tag_ids`.
 Each run gets its own folder, named by its start time.
 
 A report never stops or changes the sync: the first failure to write (a full disk, a
@@ -29,12 +35,16 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from stashdb_tag import kept_text
+
 log = logging.getLogger("tagManager.report")
 
 SCENE_COLUMNS = ("scene_id", "title", "stashdb_id", "outcome", "tags", "message")
 UNMATCHED_IDS_FIELD = "unmatched_stashdb_tag_ids"  # in scenes.json only
-RUN_FILE, SUMMARY_FILE, SCENES_JSON_FILE, STASHDB_TAGS_FILE = (
-    "run.json", "summary.json", "scenes.json", "stashdb_tags.jsonl")
+STASHDB_TAGS_FIELD, ADDED_IDS_FIELD = "stashdb_tags", "added_tag_ids"  # in scenes.json only
+RUN_FILE, SUMMARY_FILE, SCENES_JSON_FILE, STASHDB_TAGS_FILE, VOCABULARY_FILE = (
+    "run.json", "summary.json", "scenes.json", "stashdb_tags.jsonl", "stashdb_vocabulary.jsonl")
+MAX_VOCABULARY = 200_000   # distinct StashDB tags one report remembers (StashDB has a few thousand)
 _JSON_END = b"\n]\n"
 
 
@@ -48,9 +58,10 @@ class RunReport:
         self.redact = redact
         self.incomplete: str | None = None
         self.folder: Path | None = None
-        self._csv_file = self._json_file = self._tags_file = None
+        self._csv_file = self._json_file = self._tags_file = self._vocabulary_file = None
         self._rows = 0
         self._described_tags: set[str] = set()
+        self._vocabulary: dict[str, int] = {}   # StashDB tag id -> its number in this report
         self._guard(lambda: self._open(Path(parent), label, run_info or {}))
 
     def _open(self, parent: Path, label: str, run_info: dict) -> None:
@@ -61,20 +72,42 @@ class RunReport:
         self._csv_file = open(folder / "scenes.csv", "wb")
         self._json_file = open(folder / SCENES_JSON_FILE, "wb")
         self._tags_file = open(folder / STASHDB_TAGS_FILE, "wb")
+        self._vocabulary_file = open(folder / VOCABULARY_FILE, "wb")
         self._csv_file.write(self._csv_line(SCENE_COLUMNS))
         self._json_file.write(b"[" + _JSON_END)
 
     def scene(self, scene_id: str, title: str | None, stashdb_id: str | None, outcome: str,
-              tag_names: list[str], message: str = "", unmatched: list | None = None) -> None:
-        """One scene's row; `unmatched` holds its scene_tag_plan.UnmatchedTag entries."""
+              tag_names: list[str], message: str = "", unmatched: list | None = None,
+              stashdb_tags: list | None = None, added_tag_ids: list[str] | None = None) -> None:
+        """One scene's row; `unmatched` holds its scene_tag_plan.UnmatchedTag entries,
+        `stashdb_tags` its StashDB scene's tags ({id, name}), `added_tag_ids` what it gained."""
         row = dict(zip(SCENE_COLUMNS, (scene_id, title or "", stashdb_id or "", outcome, tag_names, message)))
         unmatched = [tag for tag in unmatched or () if tag.stashdb_id]
         row[UNMATCHED_IDS_FIELD] = [tag.stashdb_id for tag in unmatched]
+        if stashdb_tags is not None:
+            row[STASHDB_TAGS_FIELD] = self._remembered(stashdb_tags)
+        row[ADDED_IDS_FIELD] = list(added_tag_ids or [])
         self._guard(lambda: self._write_row(row))
         for tag in unmatched:
             if tag.details is not None and tag.stashdb_id not in self._described_tags:
                 self._described_tags.add(tag.stashdb_id)
                 self._guard(lambda: self._write_tag(tag.details))
+
+    def _remembered(self, stashdb_tags: list) -> list[int]:
+        """The numbers of these StashDB tags in the vocabulary, each new one written to it."""
+        numbers = []
+        for tag in stashdb_tags:
+            tag_id, name = (tag.get("id"), tag.get("name")) if isinstance(tag, dict) else (None, None)
+            if not isinstance(tag_id, str) or not isinstance(name, str):
+                continue
+            number = self._vocabulary.get(tag_id)
+            if number is None and len(self._vocabulary) < MAX_VOCABULARY:
+                number = self._vocabulary[tag_id] = len(self._vocabulary)
+                line = json.dumps({"i": number, "id": kept_text(tag_id), "name": kept_text(name)}, ensure_ascii=False)
+                self._guard(lambda: self._vocabulary_file.write(self.redact(line + "\n").encode("utf-8")))
+            if number is not None:
+                numbers.append(number)
+        return numbers
 
     def _write_json(self, path: Path, value: dict) -> None:
         path.write_text(self.redact(json.dumps(value, indent=2, ensure_ascii=False)), encoding="utf-8")
@@ -92,7 +125,7 @@ class RunReport:
 
     def flush(self) -> None:
         """Push the rows so far to disk (after every batch)."""
-        self._guard(lambda: [handle.flush() for handle in (self._csv_file, self._json_file, self._tags_file)])
+        self._guard(lambda: [handle.flush() for handle in self._handles()])
 
     def finish(self, summary: dict, unmatched: list[tuple[str, int, str | None]]) -> Path | None:
         """Close the scene files and write the unmatched-tag table and the summary."""
@@ -110,12 +143,15 @@ class RunReport:
 
     def close(self) -> None:
         """Close every file, even after a failure stopped the writing (a failed close is one)."""
-        for handle in (self._json_file, self._csv_file, self._tags_file):
+        for handle in self._handles():
             try:
                 if handle is not None:
                     handle.close()
             except OSError as exc:
                 self._failed(exc)
+
+    def _handles(self) -> tuple:
+        return self._json_file, self._csv_file, self._tags_file, self._vocabulary_file
 
     def _csv_line(self, values) -> bytes:
         buffer = io.StringIO()

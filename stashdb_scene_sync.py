@@ -211,6 +211,7 @@ class SceneTagSync:
         if self.settings.scene_ids:
             wanted = set(self.settings.scene_ids)
             missing = wanted.difference(scene_ids)
+            self.stats.scenes_missing = len(missing)
             if missing:
                 log.warning("Skipping %d requested scenes with no StashID for %s: %s", len(missing),
                             self.settings.endpoint, shorten_names(sorted(missing, key=id_order)))
@@ -363,10 +364,12 @@ class SceneTagSync:
     def _record(self, result: SceneResult) -> None:
         self.stats.record(result)
         if self.report is not None:
+            stashdb_tags = (result.stashdb_scene or {}).get("tags") if result.stashdb_scene else None
             self.report.scene(result.scene_id, (result.scene or {}).get("title"),
                               first_stash_id(result.scene, self.settings.endpoint), result.outcome.value,
                               self._names(result.added_tag_ids) + result.created_first, result.message,
-                              result.unmatched)
+                              result.unmatched, stashdb_tags if isinstance(stashdb_tags, list) else None,
+                              result.added_tag_ids if not self.settings.dry_run else [])
         self.progress.advance(1)
 
     def tag_names(self, tag_ids: Sequence[str]) -> str:

@@ -66,6 +66,7 @@ class SyncStats:
     dry_run: bool
     scenes_total: int = 0
     scenes_not_processed: int = 0
+    scenes_missing: int = 0            # named by a targeted run, but gone from Stash or without a StashID
     outcomes: Counter = field(default_factory=Counter)
     tags_added: int = 0
     tags_would_add: int = 0
@@ -126,6 +127,7 @@ class SyncStats:
             "scenes_total": self.scenes_total,
             "scenes_processed": self.scenes_processed,
             "scenes_not_processed": self.scenes_not_processed,
+            "scenes_missing": self.scenes_missing,
             "outcomes": {outcome.value: self.outcomes[outcome] for outcome in FINAL_OUTCOMES},
             "tags_added": self.tags_added,
             "tags_would_add": self.tags_would_add,

@@ -56,7 +56,11 @@ from run_config import (
 log = logging.getLogger("tagManager")
 
 MODE_SYNC_SCENE_TAGS = "sync_scene_tags"
-SYNC_TASK_ARGS = ("scene_ids", "limit", "full_dry_run")   # besides `mode`
+MODE_REMATCH_SCENE_TAGS = "rematch_scene_tags"
+TASK_ARGS = {  # the tasks' arguments, besides `mode`
+    MODE_SYNC_SCENE_TAGS: ("scene_ids", "limit", "full_dry_run"),
+    MODE_REMATCH_SCENE_TAGS: ("scene_ids", "report"),
+}
 EXIT_OK, EXIT_STOPPED, EXIT_SCENE_ERRORS = 0, 1, 2
 EXIT_USAGE = 2   # no command given (argparse uses 2 for its refusals too)
 DEFAULT_STASH_URL = "http://localhost:9999"
@@ -74,21 +78,26 @@ class Overrides:
     limit: int | None = None
     full_dry_run: bool = False      # preview the whole library, whatever syncDryRun says
     report_dir: Path | None = None
+    rematch: bool = False           # answer from a past run's report instead of asking StashDB
+    rematch_report: str | None = None   # that report's name (None: the newest whole-library run)
 
 
-def overrides_from_task_args(args: Mapping[str, Any], connection: Mapping[str, Any]) -> Overrides:
+def overrides_from_task_args(mode: str, args: Mapping[str, Any], connection: Mapping[str, Any]) -> Overrides:
     """A task's args arrive as strings (defaultArgs) or as whatever runPluginTask sent. Each
     one given must say something: an unknown name, an empty scene list or limit, or a yes or
     no that is neither is refused, so that no argument can widen a run."""
-    unknown = sorted(set(args) - {"mode", *SYNC_TASK_ARGS})
+    from plugin_operations import report_name
+
+    unknown = sorted(set(args) - {"mode", *TASK_ARGS[mode]})
     if unknown:
-        raise ConfigError(f"{MODE_SYNC_SCENE_TAGS}: unknown argument(s) {', '.join(map(repr, unknown))}; "
-                          f"it takes {', '.join(SYNC_TASK_ARGS)}")
+        raise ConfigError(f"{mode}: unknown argument(s) {', '.join(map(repr, unknown))}; "
+                          f"it takes {', '.join(TASK_ARGS[mode])}")
     full = "full_dry_run" in args and boolean_value("full_dry_run", args["full_dry_run"])
     return Overrides(dry_run=True if full else None,
                      scene_ids=parse_scene_ids(args["scene_ids"]) if "scene_ids" in args else (),
                      limit=parse_limit(args["limit"]) if "limit" in args else None, full_dry_run=full,
-                     report_dir=plugin_report_dir(connection))
+                     report_dir=plugin_report_dir(connection), rematch=mode == MODE_REMATCH_SCENE_TAGS,
+                     rematch_report=report_name("report", args["report"]) if "report" in args else None)
 
 
 def plugin_report_dir(connection: Mapping[str, Any]) -> Path:
@@ -126,8 +135,9 @@ def run_plugin(stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         if not isinstance(args, dict):
             raise ConfigError(f"args must be a map, not {type(args).__name__}")
         mode = args.get("mode")
-        if mode == MODE_SYNC_SCENE_TAGS:
-            stats = run_sync(connection, overrides_from_task_args(args, connection), redactor, StashProgress(stderr))
+        if mode in TASK_ARGS:
+            stats = run_sync(connection, overrides_from_task_args(mode, args, connection), redactor,
+                             StashProgress(stderr))
             output, error, code = finish(stats)
         else:
             output, code = run_operation_mode(mode, args, connection, redactor), EXIT_OK
@@ -149,7 +159,7 @@ def run_operation_mode(mode: Any, args: dict, connection: dict, redactor: Secret
 
     if mode not in OPERATION_MODES:
         raise ConfigError(f"Unknown mode {mode!r}; tagManager's modes are "
-                          f"{', '.join(map(repr, (MODE_SYNC_SCENE_TAGS, *OPERATION_MODES)))}")
+                          f"{', '.join(map(repr, (*TASK_ARGS, *OPERATION_MODES)))}")
     parsed = parse_operation_args(mode, args)
     local, configuration, general = configured_local_stash(connection, redactor)
     settings = plugin_settings(configuration)
@@ -268,10 +278,10 @@ def make_stashdb_client(box: StashBox):
 
 def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
              on_progress: Callable[[float], None]):
-    from stashdb_api import StashDBAuthError, StashDBError
     from stashdb_scene_sync import DRY_RUN_SCENE_LIMIT, SyncSettings
 
-    log.info("tagManager %s: Sync Scene Tags from StashDB", PLUGIN_VERSION)
+    log.info("tagManager %s: %s", PLUGIN_VERSION, "Re-match scenes from the last sync (no StashDB requests)"
+             if overrides.rematch else "Sync Scene Tags from StashDB")
     local, configuration, general = configured_local_stash(connection, redactor)
     settings = plugin_settings(configuration)
     box = resolve_stash_box(general.get("stashBoxes"), settings, overrides)
@@ -284,6 +294,28 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
         log.info("[DRY RUN] Full dry-run report: every scene is previewed and nothing is written; this "
                  "sends the same StashDB requests as a live run, so it takes as long")
 
+    if overrides.rematch:
+        stashdb, scene_ids = remembered_stashdb(overrides, box.endpoint)
+        if create_missing:
+            log.info("syncCreateMissing does not apply to a re-match (the report keeps no tag details): "
+                     "create tags from tagManager's page first")
+            create_missing = False
+    else:
+        stashdb, scene_ids = connected_stashdb(box), overrides.scene_ids
+    sync_settings = SyncSettings(
+        endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration),
+        create_missing=create_missing, skip_organized=skip_organized,
+        dry_run_scene_limit=None if overrides.full_dry_run else DRY_RUN_SCENE_LIMIT,
+        scene_ids=scene_ids, limit=overrides.limit,
+        session_age_seconds=login_session_age(general, connection))
+    return sync_with_report(local, stashdb, sync_settings, on_progress, overrides, redactor,
+                            getattr(stashdb, "memory", None))
+
+
+def connected_stashdb(box: StashBox):
+    """The StashDB client, its key checked; ConfigError when the stash-box refuses or is down."""
+    from stashdb_api import StashDBAuthError, StashDBError
+
     stashdb = make_stashdb_client(box)
     log.info("Syncing from %s (%s)", box.name, box.endpoint)
     try:
@@ -292,13 +324,30 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
         raise ConfigError(f"{box.name} rejected the API key ({exc}); check it in Settings > Metadata Providers") from None
     except StashDBError as exc:
         raise ConfigError(f"{exc}: check that the stash-box is up and that its URL is right") from None
-    sync_settings = SyncSettings(
-        endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration),
-        create_missing=create_missing, skip_organized=skip_organized,
-        dry_run_scene_limit=None if overrides.full_dry_run else DRY_RUN_SCENE_LIMIT,
-        scene_ids=overrides.scene_ids, limit=overrides.limit,
-        session_age_seconds=login_session_age(general, connection))
-    return sync_with_report(local, stashdb, sync_settings, on_progress, overrides.report_dir, redactor)
+    return stashdb
+
+
+def remembered_stashdb(overrides: Overrides, endpoint: str):
+    """A re-match's StashDB: a past report. Its scenes, or those of them the task named."""
+    from report_memory import RememberedStashDB, choose_memory, read_memory
+    from report_reader import ReportNotFound
+
+    try:
+        memory = read_memory(choose_memory(overrides.report_dir or Path("."), endpoint, overrides.rematch_report))
+    except ReportNotFound as exc:
+        raise ConfigError(f"{MODE_REMATCH_SCENE_TAGS}: {exc}") from None
+    log.info("Re-matching from report %s (%d scenes remembered); StashDB is not asked", memory.folder.name,
+             len(memory.scene_ids))
+    remembered = set(memory.scene_ids)
+    scene_ids = tuple(i for i in overrides.scene_ids if i in remembered) if overrides.scene_ids else tuple(memory.scene_ids)
+    left_out = len(overrides.scene_ids) - len(scene_ids) if overrides.scene_ids else 0
+    if left_out:
+        log.warning("Skipping %d requested scenes the report does not remember (not found on StashDB in that run, "
+                    "or not in it)", left_out)
+    if not scene_ids:
+        raise ConfigError(f"{MODE_REMATCH_SCENE_TAGS}: report {memory.folder.name} remembers none of the "
+                          "scenes asked for; nothing to do")
+    return RememberedStashDB(memory), scene_ids
 
 
 def login_session_age(general: Mapping[str, Any], connection: Mapping[str, Any]) -> int | None:
@@ -312,17 +361,16 @@ def login_session_age(general: Mapping[str, Any], connection: Mapping[str, Any])
     return age if isinstance(age, int) and age > 0 else None
 
 
-def sync_with_report(local, stashdb, settings, on_progress, report_dir: Path | None, redactor: SecretRedactor):
-    """The sync, with a report folder when `report_dir` is set. The report never stops it."""
+def sync_with_report(local, stashdb, settings, on_progress, overrides: Overrides, redactor: SecretRedactor,
+                     memory=None):
+    """The sync, with a report folder when `overrides.report_dir` is set. The report never stops it."""
     from run_report import RunReport
     from stashdb_scene_sync import sync_scene_tags
 
     report = None
-    if report_dir is not None:
-        run_info = {"endpoint": settings.endpoint, "dry_run": settings.dry_run,
-                    "targeted": bool(settings.scene_ids or settings.limit)}
-        report = RunReport(report_dir, label="dry-run" if settings.dry_run else "sync", redact=redactor.redact,
-                           run_info=run_info)
+    if overrides.report_dir is not None:
+        report = RunReport(overrides.report_dir, label=report_label(settings, memory), redact=redactor.redact,
+                           run_info=run_info(settings, overrides, memory))
     try:
         stats = sync_scene_tags(local, stashdb, settings, on_progress, report)
     finally:
@@ -338,6 +386,22 @@ def sync_with_report(local, stashdb, settings, on_progress, report_dir: Path | N
                 "scenes.csv, scenes.json, unmatched_tags.csv, summary.json"
             log.info("Report: %s (%s)", folder.resolve(), state)
     return stats
+
+
+def report_label(settings, memory) -> str:
+    kind = "rematch" if memory is not None else "sync"
+    return f"{kind}-dry-run" if settings.dry_run and memory is not None else "dry-run" if settings.dry_run else kind
+
+
+def run_info(settings, overrides: Overrides, memory) -> dict:
+    """run.json: what a later reader needs to know of this run. `covers_library`: StashDB
+    was asked about every scene (report_memory.covers_library)."""
+    targeted = bool(settings.scene_ids or settings.limit)
+    info = {"endpoint": settings.endpoint, "dry_run": settings.dry_run, "targeted": targeted,
+            "kind": "sync", "covers_library": not targeted and (not settings.dry_run or overrides.full_dry_run)}
+    if memory is not None:  # a re-match repeats an older memory, for the scenes it covers
+        info.update(kind="rematch", targeted=True, covers_library=False, source_report=memory.folder.name)
+    return info
 
 
 def resolve_stash_box(stash_boxes: Any, settings: Mapping[str, Any], overrides: Overrides) -> StashBox:

@@ -110,7 +110,7 @@ def test_secrets_echoed_by_a_server_reach_neither_the_answer_nor_the_report(tmp_
     assert code == 2
     files = list(report_folder(tmp_path).iterdir())
     assert {f.name for f in files} == {"run.json", "scenes.csv", "scenes.json",
-                                       "stashdb_tags.jsonl", "unmatched_tags.csv", "summary.json"}
+                                       "stashdb_tags.jsonl", "stashdb_vocabulary.jsonl", "unmatched_tags.csv", "summary.json"}
     texts = [f.read_text(encoding="utf-8") for f in files]
     assert any("proxy error" in text for text in texts)  # the message is there, the secrets are not
     assert not [s for s in SECRETS for text in texts if s in text]

@@ -13,7 +13,8 @@ def test_rows_are_on_disk_as_valid_json_and_csv_after_each_flush(tmp_path):
     report.flush()
     rows = json.loads((report.folder / "scenes.json").read_text(encoding="utf-8"))
     assert rows == [{"scene_id": "1", "title": "One, \"quoted\"\nline", "stashdb_id": "sdb-1", "outcome": "updated",
-                     "tags": ["Anal", "Blonde"], "message": "", "unmatched_stashdb_tag_ids": []}]
+                     "tags": ["Anal", "Blonde"], "message": "", "unmatched_stashdb_tag_ids": [],
+                     "added_tag_ids": []}]
     report.scene("2", None, None, "error", [], "HTTP 500")
     report.flush()
     assert len(json.loads((report.folder / "scenes.json").read_text(encoding="utf-8"))) == 2

@@ -352,8 +352,9 @@ class ReportRows(list):
     incomplete = None
 
     def scene(self, *row):
-        *columns, unmatched = row
+        *columns, unmatched, stashdb_tags, added_tag_ids = row
         self.append((*columns, [tag.stashdb_id for tag in unmatched]))
+        self.memory = getattr(self, "memory", []) + [(columns[0], [t["id"] for t in stashdb_tags or []], added_tag_ids)]
 
     def flush(self):
         pass
@@ -369,6 +370,11 @@ def test_report_receives_one_row_per_scene():
         ("2", "Title 2", "sdb-scene-2", "not_found", [], "", []),
         ("3", "Title 3", "sdb-scene-3", "updated", ["Anal", "Blonde", "Big Tits"], "", ["sdb-x"]),
     ]
+    # What StashDB said (every tag, unmatched ones included) and what the run added.
+    remembered = sorted(rows.memory)
+    assert [scene_id for scene_id, _, _ in remembered] == ["1", "2", "3"]
+    assert remembered[1] == ("2", [], [])
+    assert len(remembered[0][1]) == 4 and "sdb-x" in remembered[0][1] and len(remembered[0][2]) == 3
 
 
 def test_a_scene_whose_planning_crashes_is_that_scenes_error_only(caplog, monkeypatch):

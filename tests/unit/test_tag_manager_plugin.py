@@ -50,7 +50,7 @@ def test_unknown_mode_fails_with_one_error_line(tmp_path):
     result = assert_stash_protocol(stdout, stderr)
     assert code == 1 and "Unknown mode" in result["error"]
     assert [line for line in stderr.splitlines() if line.startswith("\x01e")] == [
-        "\x01e\x02Unknown mode 'nonsense'; tagManager's modes are 'sync_scene_tags', 'unmatched_tags', "
+        "\x01e\x02Unknown mode 'nonsense'; tagManager's modes are 'sync_scene_tags', 'rematch_scene_tags', 'unmatched_tags', "
         "'link_tag', 'create_tags', 'exclude_tag', 'run_mode'"]
 
 
@@ -72,10 +72,12 @@ def test_report_is_written_beside_stash_config_and_named_in_the_log(tmp_path):
     rows = json.loads((folder / "scenes.json").read_text())
     assert rows == [
         {"scene_id": "1", "title": "Scene 1", "stashdb_id": "sdb-1", "outcome": "updated", "tags": ["Anal"], "message": "",
-         "unmatched_stashdb_tag_ids": []},
+         "unmatched_stashdb_tag_ids": [], "stashdb_tags": [0, 1], "added_tag_ids": ["1"]},
         {"scene_id": "2", "title": "Scene 2", "stashdb_id": "sdb-2", "outcome": "updated", "tags": ["Anal", "Blonde"],
-         "message": "", "unmatched_stashdb_tag_ids": []},
+         "message": "", "unmatched_stashdb_tag_ids": [], "stashdb_tags": [0, 1], "added_tag_ids": ["1", "2"]},
     ]
+    vocabulary = [json.loads(line) for line in (folder / "stashdb_vocabulary.jsonl").read_text().splitlines()]
+    assert vocabulary == [{"i": 0, "id": "t-anal", "name": "Anal"}, {"i": 1, "id": "t-blond", "name": "Blond"}]
     assert (folder / "scenes.csv").read_text().splitlines()[2] == "2,Scene 2,sdb-2,updated,Anal; Blonde,"
     assert json.loads((folder / "summary.json").read_text())["outcomes"]["updated"] == 2
     assert str(folder) in stderr.splitlines()[-1]

@@ -1,0 +1,128 @@
+"""The report as the plugin's memory: what StashDB said of each scene in a past run.
+
+A run's report lists, per scene, every tag of its StashDB scene (as numbers into the
+report's `stashdb_vocabulary.jsonl`) and the local tag ids the run added (run_report.py).
+`ReportMemory` reads that back; `RememberedStashDB` answers the sync's StashDB questions
+from it, so a re-match runs the sync's own path (read the scene fresh from Stash, plan
+with today's tags, links, aliases and exclude patterns, add, record) without a single
+StashDB request.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from report_reader import ReportFolder, ReportNotFound, report_folders, scene_rows
+from run_report import SCENES_JSON_FILE, STASHDB_TAGS_FIELD, VOCABULARY_FILE
+
+log = logging.getLogger("tagManager.memory")
+
+REMATCH_LABEL = "rematch"
+
+
+@dataclass
+class ReportMemory:
+    """Per StashDB scene id: the numbers of its tags; the vocabulary they point into; and the
+    local scenes the report found on StashDB, in the report's order."""
+
+    folder: ReportFolder
+    vocabulary: list[tuple[str, str]] = field(default_factory=list)      # number -> (id, name)
+    tags_by_stashdb_scene: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    scene_ids: list[str] = field(default_factory=list)
+
+    def stashdb_scene(self, stashdb_id: str) -> dict | None:
+        """The StashDB scene as the sync's fetcher would have received it (id, tags)."""
+        numbers = self.tags_by_stashdb_scene.get(stashdb_id)
+        if numbers is None:
+            return None
+        tags = [{"id": self.vocabulary[n][0], "name": self.vocabulary[n][1]}
+                for n in numbers if 0 <= n < len(self.vocabulary)]
+        return {"id": stashdb_id, "deleted": False, "tags": tags}
+
+
+def covers_library(folder: ReportFolder) -> bool:
+    """A run that asked StashDB about every scene: not targeted, not a capped dry run, not a
+    re-match (which only repeats an older memory)."""
+    run = folder.run
+    if run.get("targeted") or run.get("kind") == REMATCH_LABEL:
+        return False
+    return run.get("covers_library", not run.get("dry_run"))
+
+
+def choose_memory(parent: Path, endpoint: str, name: str | None = None) -> ReportFolder:
+    """The report called `name`, else the newest report for `endpoint` that covered the library."""
+    folders = report_folders(parent)
+    if name is not None:
+        named = [f for f in folders if f.name == name]
+        if not named:
+            raise ReportNotFound(f"no report named {name!r} in {parent}")
+        return named[0]
+    for folder in folders:
+        if folder.endpoint == endpoint and covers_library(folder):
+            return folder
+    raise ReportNotFound(f"no report of a whole-library sync from {endpoint} in {parent}: run the sync "
+                         "(live, or the full dry-run report) once first")
+
+
+def read_memory(folder: ReportFolder) -> ReportMemory:
+    memory = ReportMemory(folder, vocabulary=read_vocabulary(folder.path / VOCABULARY_FILE))
+    for row in scene_rows(folder.path / SCENES_JSON_FILE):
+        scene_id, stashdb_id, numbers = row.get("scene_id"), row.get("stashdb_id"), row.get(STASHDB_TAGS_FIELD)
+        if not (isinstance(scene_id, str) and isinstance(stashdb_id, str) and isinstance(numbers, list)):
+            continue
+        memory.tags_by_stashdb_scene[stashdb_id] = tuple(n for n in numbers if type(n) is int)
+        memory.scene_ids.append(scene_id)
+    if not memory.vocabulary and memory.scene_ids:
+        log.warning("Report %s remembers scenes but not their tags' names (%s unreadable)", folder.name,
+                    VOCABULARY_FILE)
+    return memory
+
+
+def read_vocabulary(path: Path) -> list[tuple[str, str]]:
+    """`stashdb_vocabulary.jsonl` as a list indexed by number; unreadable lines are left out
+    (their number then names nothing)."""
+    vocabulary: dict[int, tuple[str, str]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []
+    for line in lines:
+        entry = _json_object(line)
+        if entry and type(entry.get("i")) is int and isinstance(entry.get("id"), str) \
+                and isinstance(entry.get("name"), str):
+            vocabulary[entry["i"]] = (entry["id"], entry["name"])
+    size = max(vocabulary, default=-1) + 1
+    return [vocabulary.get(number, ("", "")) for number in range(size)]
+
+
+def _json_object(line: str) -> dict | None:
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+class RememberedStashDB:
+    """The StashDB client's questions, answered from a report: no request leaves the machine."""
+
+    request_count = 0
+    rate_limiter = None
+
+    def __init__(self, memory: ReportMemory):
+        self.memory = memory
+
+    def check_access(self) -> str:
+        return f"report {self.memory.folder.name}"
+
+    def find_scenes_by_fingerprints(self, fingerprint_lists: Iterable) -> list[list[dict]]:
+        """A report knows scenes by StashDB id only: every scene goes on to `find_scenes_by_ids`."""
+        return [[] for _ in fingerprint_lists]
+
+    def find_scenes_by_ids(self, stashdb_ids: Iterable[str]) -> list[dict | None]:
+        """The remembered scene, or None when the report does not hold that StashDB id (the
+        scene's StashID changed since the report)."""
+        return [self.memory.stashdb_scene(str(stashdb_id)) for stashdb_id in stashdb_ids]
