@@ -5,6 +5,9 @@
 - `link_tag` {stashdb_id, tag_id, add_alias?, replace?}: a local tag gains the StashID;
 - `create_tags` {stashdb_ids, parent_from_category?, report?}: local tags made from StashDB's;
 - `exclude_tag` {name}: one pattern for exactly that name in Stash's exclude patterns;
+- `undo_run` {report, dry_run?}: remove from each scene exactly the tags that live run added
+  (a preview unless dry_run is false; run_undo.py);
+- `list_runs` {}: the newest report folders, for the page's undo buttons;
 - `run_mode` {}: whether the sync task would run dry or live, and why (tag_manager.py
   answers it from the settings alone: it needs no stash-box).
 
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from report_reader import ReportNotFound, choose_report, read_unmatched
+from report_reader import ReportNotFound, choose_report, read_summary, read_unmatched, report_folders
 from run_config import ConfigError, boolean_value, exclude_patterns, is_stash_id, listed_items
 from stashdb_api import StashDBAuthError, StashDBError
 from stashdb_tag import StashDBTag
@@ -26,17 +29,21 @@ from tag_matching import TagCache, TagExcluder, id_order, match_stashdb_tag_to_l
 from tag_resolution import (GLOBAL_PATTERNS_NOTE, SKIPPED, ResolutionError, TagCreation, TagCreator,
                             exclude_tag, link_tag)
 from tag_suggestions import SuggestionIndex
+from run_undo import UNDO_LABEL, UndoRefused, undo_run
 
 log = logging.getLogger("tagManager.operations")
 
 UNMATCHED_TAGS, LINK_TAG, CREATE_TAGS, EXCLUDE_TAG = "unmatched_tags", "link_tag", "create_tags", "exclude_tag"
-RUN_MODE = "run_mode"
+RUN_MODE, UNDO_RUN, LIST_RUNS = "run_mode", "undo_run", "list_runs"
+MAX_RUNS_LISTED = 50
 OPERATION_ARGS = {  # mode -> (required, optional)
     UNMATCHED_TAGS: ((), ("report",)),
     LINK_TAG: (("stashdb_id", "tag_id"), ("add_alias", "replace", "report")),
     CREATE_TAGS: (("stashdb_ids",), ("parent_from_category", "report")),
     EXCLUDE_TAG: (("name",), ()),
     RUN_MODE: ((), ()),
+    UNDO_RUN: (("report",), ("dry_run",)),
+    LIST_RUNS: ((), ()),
 }
 OPERATION_MODES = tuple(OPERATION_ARGS)
 MAX_IDS_PER_CALL = 1000
@@ -109,7 +116,7 @@ def report_name(name: str, value: Any) -> str:
 
 _ARG_PARSERS = {
     "report": report_name, "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": _stashdb_ids,
-    "add_alias": boolean_value, "replace": boolean_value, "parent_from_category": boolean_value, "name": _text,
+    "add_alias": boolean_value, "replace": boolean_value, "dry_run": boolean_value, "parent_from_category": boolean_value, "name": _text,
 }
 
 
@@ -119,7 +126,7 @@ def run_operation(mode: str, args: dict, context: OperationContext) -> dict:
     """Carry out one parsed operation; ConfigError when it cannot be done (nothing written)."""
     try:
         return _OPERATIONS[mode](args, context)
-    except (ResolutionError, ReportNotFound) as exc:
+    except (ResolutionError, ReportNotFound, UndoRefused) as exc:
         raise ConfigError(f"{mode}: {exc}") from None
 
 
@@ -193,7 +200,30 @@ def exclude(args: dict, context: OperationContext) -> dict:
     return answer
 
 
-_OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, LINK_TAG: link, CREATE_TAGS: create, EXCLUDE_TAG: exclude}
+def undo(args: dict, context: OperationContext) -> dict:
+    folder = choose_report(context.report_dir, context.endpoint, args["report"])
+    return undo_run(context.local, folder, dry_run=args.get("dry_run", True), report_dir=context.report_dir)
+
+
+def list_runs(args: dict, context: OperationContext) -> dict:
+    """The newest runs first, each with its counts and, when undone, the undo's report."""
+    folders = report_folders(context.report_dir)
+    undone = {f.run.get("source_report"): f.name for f in folders if f.run.get("kind") == UNDO_LABEL}
+    runs = [_run_row(folder, undone.get(folder.name)) for folder in folders[:MAX_RUNS_LISTED]]
+    return {"runs": runs, "total": len(folders)}
+
+
+def _run_row(folder, undone_by: str | None) -> dict:
+    summary = read_summary(folder) or {}
+    outcomes = summary.get("outcomes") if isinstance(summary.get("outcomes"), dict) else {}
+    return {"report": folder.name, "kind": folder.run.get("kind", "sync"), "endpoint": folder.endpoint,
+            "started_at": folder.run.get("started_at"), "dry_run": folder.run.get("dry_run"),
+            "targeted": folder.targeted, "finished": bool(summary), "scenes_updated": outcomes.get("updated"),
+            "tags_added": summary.get("tags_added"), "undone_by": undone_by}
+
+
+_OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, LINK_TAG: link, CREATE_TAGS: create, EXCLUDE_TAG: exclude,
+               UNDO_RUN: undo, LIST_RUNS: list_runs}
 
 
 # -- StashDB tag details: the report first, StashDB for the rest ----------------------

@@ -81,6 +81,11 @@ def choose_report(parent: Path, endpoint: str, name: str | None = None) -> Repor
                          "; run the sync task (a dry run is enough) first")
 
 
+def read_summary(folder: ReportFolder) -> dict | None:
+    """summary.json: None for a run that did not finish (killed), or an unreadable file."""
+    return _json_object(folder.path / SUMMARY_FILE)
+
+
 REMATCH_OUTCOMES = ("stale_stash_id", "not_found")  # sync_stats.Outcome.STALE and NOT_FOUND
 
 

@@ -61,13 +61,18 @@ query TagManagerScenesByIds($ids: [ID!], $filter: FindFilterType) {
 """
 
 ADD_TAGS_OPERATION = "TagManagerAddTags"
+REMOVE_TAGS_OPERATION = "TagManagerRemoveTags"   # undo_run's alone (run_undo.py)
 WRITE_ALIAS_PREFIX = "s"
 INPUT_VARIABLE_PREFIX = "input"
 MAX_WRITES_PER_REQUEST = 40
 
 
-@functools.lru_cache(maxsize=MAX_WRITES_PER_REQUEST)
 def build_add_tags_mutation(count: int) -> str:
+    return build_scene_tags_mutation(count, ADD_TAGS_OPERATION)
+
+
+@functools.lru_cache(maxsize=2 * MAX_WRITES_PER_REQUEST)
+def build_scene_tags_mutation(count: int, operation: str) -> str:
     """`count` aliased bulkSceneUpdate mutations, one per scene, inputs as variables only.
 
     Stash runs aliased mutations one after another, each in its own transaction: one
@@ -78,7 +83,7 @@ def build_add_tags_mutation(count: int) -> str:
     variables = ", ".join(f"${INPUT_VARIABLE_PREFIX}{i}: BulkSceneUpdateInput!" for i in range(count))
     fields = "\n".join(f"  {WRITE_ALIAS_PREFIX}{i}: bulkSceneUpdate(input: ${INPUT_VARIABLE_PREFIX}{i}) {{ id }}"
                         for i in range(count))
-    return f"mutation {ADD_TAGS_OPERATION}({variables}) {{\n{fields}\n}}\n"
+    return f"mutation {operation}({variables}) {{\n{fields}\n}}\n"
 
 
 STASH_ID_ENDPOINTS_QUERY = """
@@ -329,17 +334,26 @@ class LocalStash:
         transaction, nothing removed, and a tag someone else added meanwhile stays. A
         request that fails as a whole raises StashLocalError.
         """
+        return self._scene_tag_writes(additions, "ADD", ADD_TAGS_OPERATION)
+
+    def remove_tags_from_scenes(self, removals: Sequence[tuple[str, list[str]]]) -> dict[str, str | None]:
+        """The one write that removes tags, for undo_run alone: mode REMOVE per scene, which
+        takes away only the tags named (a scene without one of them keeps the rest)."""
+        return self._scene_tag_writes(removals, "REMOVE", REMOVE_TAGS_OPERATION)
+
+    def _scene_tag_writes(self, writes: Sequence[tuple[str, list[str]]], mode: str,
+                          operation: str) -> dict[str, str | None]:
         outcome: dict[str, str | None] = {}
-        for start in range(0, len(additions), MAX_WRITES_PER_REQUEST):
-            outcome.update(self._write_chunk(additions[start:start + MAX_WRITES_PER_REQUEST]))
+        for start in range(0, len(writes), MAX_WRITES_PER_REQUEST):
+            outcome.update(self._write_chunk(writes[start:start + MAX_WRITES_PER_REQUEST], mode, operation))
         return outcome
 
-    def _write_chunk(self, chunk: Sequence[tuple[str, list[str]]]) -> dict[str, str | None]:
+    def _write_chunk(self, chunk: Sequence[tuple[str, list[str]]], mode: str, operation: str) -> dict[str, str | None]:
         variables = {
-            f"{INPUT_VARIABLE_PREFIX}{i}": {"ids": [scene_id], "tag_ids": {"ids": tag_ids, "mode": "ADD"}}
+            f"{INPUT_VARIABLE_PREFIX}{i}": {"ids": [scene_id], "tag_ids": {"ids": tag_ids, "mode": mode}}
             for i, (scene_id, tag_ids) in enumerate(chunk)
         }
-        body = self._post("bulkSceneUpdate", build_add_tags_mutation(len(chunk)), variables)
+        body = self._post("bulkSceneUpdate", build_scene_tags_mutation(len(chunk), operation), variables)
         data = body.get("data") if isinstance(body.get("data"), dict) else {}
         errors = [e for e in body.get("errors") or [] if isinstance(e, dict)]
         return {scene_id: _write_error(f"{WRITE_ALIAS_PREFIX}{i}", data, errors)

@@ -152,9 +152,12 @@ class FakeServers:
         data = {}
         for name, value in variables.items():
             self.mutations.append(value)
-            scene_id = value["ids"][0]
+            scene_id, mode, tag_ids = value["ids"][0], value["tag_ids"]["mode"], value["tag_ids"]["ids"]
             have = {tag["id"] for tag in self.scene_tags[scene_id]}
-            self.scene_tags[scene_id] += [{"id": t} for t in value["tag_ids"]["ids"] if t not in have]
+            if mode == "REMOVE":
+                self.scene_tags[scene_id] = [tag for tag in self.scene_tags[scene_id] if tag["id"] not in tag_ids]
+            else:
+                self.scene_tags[scene_id] += [{"id": t} for t in tag_ids if t not in have]
             data[f"s{name.removeprefix('input')}"] = [{"id": scene_id}]
         return data
 
