@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 from go_regexp import go_quote_meta
-from stash_local import StashAuthError, StashLocalError
+from stash_local import StashAuthError, StashLocalError, StashWriteUncertain
 from stashdb_tag import StashDBTag
 from tag_matching import TagCache, TagExcluder, like_key, match_stashdb_tag_to_local
 
@@ -139,10 +139,10 @@ class TagCreator:
         return self._write(tag, plan, parent)
 
     def _write(self, tag: StashDBTag, plan: NewTagPlan, parent: dict | None) -> TagCreation:
-        created, refusal = self._create(plan.tag_input)
+        created, note = self._create(plan.tag_input)
         if created is None:
-            return TagCreation(tag.stashdb_id, tag.name, FAILED, refusal, parent=parent)
-        return TagCreation(tag.stashdb_id, tag.name, CREATED, tag_id=str(created["id"]),
+            return TagCreation(tag.stashdb_id, tag.name, FAILED, note, parent=parent)
+        return TagCreation(tag.stashdb_id, tag.name, CREATED, note, tag_id=str(created["id"]),
                            aliases=list(created.get("aliases") or []), dropped_aliases=plan.dropped_aliases,
                            parent=parent)
 
@@ -160,16 +160,55 @@ class TagCreator:
         return {"tag_id": str(created["id"]), "name": category, "created": True}
 
     def _create(self, tag_input: dict) -> tuple[dict | None, str]:
-        """Stash's new tag, added to the cache; or None and why Stash refused it. An
-        expired session is no refusal: it stops whoever asked."""
+        """Stash's new tag, added to the cache, and a note; or None and why there is none.
+        An expired session is no refusal: it stops whoever asked."""
         try:
-            created = self.local.create_tag(tag_input)
+            created, note = self.local.create_tag(tag_input), ""
+        except StashAuthError:
+            raise
+        except StashWriteUncertain as exc:
+            created, note = self._after_lost_answer(tag_input, exc)
+        except StashLocalError as exc:
+            return None, f"Stash refused it: {exc}"
+        if created is not None and self.cache.get_name(str(created["id"])) is None:
+            self.cache.add(created)
+        return created, note
+
+    def _after_lost_answer(self, tag_input: dict, lost: StashWriteUncertain) -> tuple[dict | None, str]:
+        """The create's answer was lost, and Stash may have carried it out: look for the
+        tag (by StashID, then by name) rather than sending the create a second time."""
+        name = tag_input["name"]
+        try:
+            found, reason = find_created_tag(self.local, tag_input)
         except StashAuthError:
             raise
         except StashLocalError as exc:
-            return None, f"Stash refused it: {exc}"
-        self.cache.add(created)
-        return created, ""
+            return None, (f"Stash's answer was lost ({lost}) and looking for the tag failed too ({exc}): "
+                          f"check whether Stash has a tag {name!r} before trying again")
+        if found is None:
+            return None, f"Stash's answer was lost ({lost}) and {reason}; try again"
+        log.warning("Stash's answer to creating tag %r was lost (%s); Stash has it: tag id %s", name, lost,
+                    found["id"])
+        return found, "Stash's answer was lost; the tag it created was found"
+
+
+def find_created_tag(local, tag_input: dict) -> tuple[dict | None, str]:
+    """The tag a `tagCreate` with `tag_input` made, or None and what Stash has instead: the
+    tag holding a StashID sent (one transaction wrote them with the name); with none sent,
+    the tag holding the name (Stash allows a name once)."""
+    stash_ids = tag_input.get("stash_ids") or []
+    for sid in stash_ids:
+        holders = local.tags_with_stash_id(sid["endpoint"], sid["stash_id"])
+        if holders:
+            return holders[0], ""
+    name = tag_input["name"]
+    named = [tag for tag in local.tags_named(name) if like_key(str(tag.get("name") or "")) == like_key(name)]
+    if named and not stash_ids:
+        return named[0], ""
+    if named:
+        return None, (f"local tag {named[0].get('name')!r} (id {named[0].get('id')}) has the name but not the "
+                      "StashID: it is not the tag asked for, so nothing was created")
+    return None, "Stash has no such tag: nothing was created"
 
 
 def log_creation(creation: TagCreation) -> None:

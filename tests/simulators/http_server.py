@@ -157,10 +157,14 @@ class GraphQLHTTPServer:
         rule = self.service.faults.for_request(entry.number, entry.root_fields, entry.operation_name)
         if rule is not None:
             entry.fault = rule.kind
-            early = self._apply_answer_fault(rule)
+            early = None if rule.after_applying else self._apply_answer_fault(rule)
             if early is not None:
                 return early
-        return self._execute(entry, parsed.document, rule)
+        answer = self._execute(entry, parsed.document, rule)
+        if rule is not None and rule.after_applying:
+            lost = self._apply_answer_fault(rule)  # carried out; the answer is lost (or comes too late)
+            return answer if lost is None else lost
+        return answer
 
     def _simulate_latency(self, entry: RequestLogEntry) -> None:
         """A real server's time to answer: a fixed cost plus one per root field, so a

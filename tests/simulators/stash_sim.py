@@ -128,6 +128,7 @@ def resolve_find_tags(
         find_filter.get("sort") or "name",
         find_filter.get("direction") or "ASC",
         _page(find_filter),
+        (tag_filter or {}).get("stash_id_endpoint"),
     ))
     return {"count": count, "tags": [sim.tag_view(t) for t in tags]}
 
