@@ -103,6 +103,12 @@ query TagManagerConfiguration($plugin_ids: [ID!]) {
 }
 """
 
+EXCLUDE_PATTERNS_QUERY = """
+query TagManagerExcludePatterns {
+  configuration { scraping { excludeTagPatterns } }
+}
+"""
+
 # Everything a merge-safe tag update must keep, read back from each tag read or write.
 LOCAL_TAG_FRAGMENT = """
 fragment TagManagerLocalTagFields on Tag {
@@ -147,6 +153,7 @@ ALL_QUERY_DOCUMENTS = (
     TAG_CREATE_MUTATION,
     TAG_UPDATE_MUTATION,
     CONFIGURE_SCRAPING_MUTATION,
+    EXCLUDE_PATTERNS_QUERY,
     FIND_TAGS_QUERY,
     SCENE_IDS_WITH_STASH_ID_QUERY,
     SCENES_BY_IDS_QUERY,
@@ -370,6 +377,11 @@ class LocalStash:
         if not isinstance(tag, dict) or tag.get("id") is None:
             raise StashLocalError(f"Stash {operation}: no tag in answer")
         return tag
+
+    def exclude_tag_patterns(self) -> list[str]:
+        """Stash's exclude tag patterns as they are now (a read just before a write)."""
+        scraping = self._graphql("configuration", EXCLUDE_PATTERNS_QUERY, {})["configuration"].get("scraping") or {}
+        return [p for p in scraping.get("excludeTagPatterns") or [] if isinstance(p, str)]
 
     def set_exclude_tag_patterns(self, patterns: Sequence[str]) -> list[str]:
         """`configureScraping` with the whole list (it replaces it); returns the list Stash kept."""

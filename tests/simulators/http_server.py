@@ -22,6 +22,7 @@ from . import faults as fault_kinds
 from .faults import FaultInjector, FaultRule, drop_last_list_item, null_one_entry
 from .graphql_documents import DocumentCache, describe_operation, error_payload
 from .plain_execution import run_plainly
+from .request_hooks import AFTER, BEFORE, RequestHooks
 from .request_log import RequestLog, RequestLogEntry
 
 GRAPHQL_PATH = "/graphql"
@@ -51,6 +52,7 @@ class GraphQLService(Protocol):
 
     schema: GraphQLSchema
     faults: FaultInjector
+    hooks: RequestHooks
     request_log: RequestLog
     latency: Any  # served.Latency: simulated answer time
 
@@ -160,7 +162,10 @@ class GraphQLHTTPServer:
             early = None if rule.after_applying else self._apply_answer_fault(rule)
             if early is not None:
                 return early
+        hooks = self.service.hooks
+        hooks.run(entry.operation_name, BEFORE)
         answer = self._execute(entry, parsed.document, rule)
+        hooks.run(entry.operation_name, AFTER)
         if rule is not None and rule.after_applying:
             lost = self._apply_answer_fault(rule)  # carried out; the answer is lost (or comes too late)
             return answer if lost is None else lost
