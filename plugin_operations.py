@@ -13,6 +13,7 @@
 
 Every argument is checked before anything is asked or written (`parse_operation_args`); a
 refusal raises ConfigError, whose text names the problem and becomes the `error` answer.
+The three write operations run one at a time (`operation_lock`, in the plugin's data folder).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from operation_lock import OperationLockTimeout, operation_lock
 from report_reader import ReportNotFound, choose_report, read_summary, read_unmatched, report_folders
 from run_config import ConfigError, boolean_value, exclude_patterns, is_stash_id, listed_items
 from stashdb_api import StashDBAuthError, StashDBError
@@ -46,6 +48,7 @@ OPERATION_ARGS = {  # mode -> (required, optional)
     LIST_RUNS: ((), ()),
 }
 OPERATION_MODES = tuple(OPERATION_ARGS)
+WRITE_MODES = (LINK_TAG, CREATE_TAGS, EXCLUDE_TAG, UNDO_RUN)   # one at a time, under the operation lock
 MAX_IDS_PER_CALL = 1000
 
 
@@ -58,6 +61,7 @@ class OperationContext:
     endpoint: str
     report_dir: Path
     make_stashdb: Callable[[], Any]   # the StashDB client, built only when StashDB must be asked
+    data_dir: Path | None = None      # the plugin's data folder, where the write operations' lock is
 
 
 # -- arguments -----------------------------------------------------------------------
@@ -123,10 +127,16 @@ _ARG_PARSERS = {
 # -- the operations ------------------------------------------------------------------
 
 def run_operation(mode: str, args: dict, context: OperationContext) -> dict:
-    """Carry out one parsed operation; ConfigError when it cannot be done (nothing written)."""
+    """Carry out one parsed operation, a write under the operation lock; ConfigError when
+    it cannot be done (nothing written)."""
     try:
-        return _OPERATIONS[mode](args, context)
-    except (ResolutionError, ReportNotFound, UndoRefused) as exc:
+        if mode not in WRITE_MODES:
+            return _OPERATIONS[mode](args, context)
+        if context.data_dir is None:
+            raise ValueError(f"{mode} needs the plugin's data folder for its lock")
+        with operation_lock(context.data_dir, mode):
+            return _OPERATIONS[mode](args, context)
+    except (ResolutionError, ReportNotFound, OperationLockTimeout, UndoRefused) as exc:
         raise ConfigError(f"{mode}: {exc}") from None
 
 
@@ -194,7 +204,7 @@ def create(args: dict, context: OperationContext) -> dict:
 
 
 def exclude(args: dict, context: OperationContext) -> dict:
-    answer = exclude_tag(context.local, context.configuration, args["name"])
+    answer = exclude_tag(context.local, args["name"])
     log.info("exclude_tag: %r %s (%s)", args["name"], f"now excluded by {answer['pattern']!r}" if answer["written"]
              else f"already excluded by {answer['already_excluded_by']!r}", GLOBAL_PATTERNS_NOTE)
     return answer

@@ -100,10 +100,15 @@ def overrides_from_task_args(mode: str, args: Mapping[str, Any], connection: Map
                      rematch_report=report_name("report", args["report"]) if "report" in args else None)
 
 
-def plugin_report_dir(connection: Mapping[str, Any]) -> Path:
-    """Reports go beside Stash's configuration: <config dir>/plugin_data/tagManager/reports."""
+def plugin_data_dir(connection: Mapping[str, Any]) -> Path:
+    """The plugin's folder beside Stash's configuration: <config dir>/plugin_data/tagManager."""
     base = connection.get("Dir") or "."
-    return Path(base) / "plugin_data" / PLUGIN_ID / "reports"
+    return Path(base) / "plugin_data" / PLUGIN_ID
+
+
+def plugin_report_dir(connection: Mapping[str, Any]) -> Path:
+    """Reports go in the plugin's data folder: <config dir>/plugin_data/tagManager/reports."""
+    return plugin_data_dir(connection) / "reports"
 
 
 def main(argv: list[str] | None = None, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout,
@@ -167,7 +172,7 @@ def run_operation_mode(mode: Any, args: dict, connection: dict, redactor: Secret
         return run_mode_from_settings(settings).as_dict()
     box = resolve_stash_box(general.get("stashBoxes"), settings, Overrides())
     context = OperationContext(local, configuration, box.endpoint, plugin_report_dir(connection),
-                               lambda: make_stashdb_client(box))
+                               lambda: make_stashdb_client(box), plugin_data_dir(connection))
     return run_operation(mode, parsed, context)
 
 

@@ -154,12 +154,13 @@ class LocalStore:
             raise StoreError(f"the simulator does not implement sort {sort!r}")
         return keys[sort]
 
-    def _stash_id_matches(self, scene: LocalScene, criterion: dict[str, Any] | None) -> bool:
+    def _stash_id_matches(self, holder: LocalScene | LocalTag, criterion: dict[str, Any] | None) -> bool:
+        """Stash's stashIDCriterionHandler, for a scene's or a tag's StashIDs."""
         if criterion is None:
             return True
         endpoint = criterion.get("endpoint") or None
         ids = [
-            s.stash_id for s in scene.stash_ids
+            s.stash_id for s in holder.stash_ids
             if endpoint is None or self.endpoint_of(s.endpoint) == endpoint
         ]
         modifier = criterion["modifier"]
@@ -181,6 +182,7 @@ class LocalStore:
         sort: str,
         direction: str,
         page: Page,
+        stash_id: dict[str, Any] | None = None,
     ) -> tuple[int, list[LocalTag]]:
         if ids:
             missing = [i for i in ids if i not in self.tags]
@@ -188,7 +190,8 @@ class LocalStore:
                 raise StoreError(f"tag with id {missing[0]} not found")
             found = [self.tags[i] for i in ids]
         else:
-            found = [t for t in self.tags.values() if _name_matches(t.name, name) and _q_matches(t, q)]
+            found = [t for t in self.tags.values() if _name_matches(t.name, name) and _q_matches(t, q)
+                     and self._stash_id_matches(t, stash_id)]
             found.sort(key=_tag_sort_key(sort), reverse=direction == "DESC")
         return len(found), page.cut(found)
 

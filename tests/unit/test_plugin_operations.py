@@ -214,6 +214,54 @@ def test_exclude_tag_appends_one_exact_pattern_and_keeps_the_others(servers, tmp
     assert len(servers.tag_writes) == 1
 
 
+def another_client_undoes_the_writes(servers, times: int, undo) -> None:
+    """After each of tagManager's first `times` writes, another client's write from an
+    older read (`undo`) lands before tagManager's next request (its read-back)."""
+    count = {"written": 0, "undone": 0}
+
+    def stash_fault(query, variables):
+        if "TagManagerConfigureScraping" in query or "TagManagerTagUpdate" in query:
+            count["written"] += 1
+        elif count["undone"] < min(count["written"], times):
+            count["undone"] += 1
+            undo()
+
+    servers.stash_fault = stash_fault
+
+
+def test_exclude_tag_writes_again_when_another_write_undid_its_pattern(servers, tmp_path):
+    servers.exclude_tag_patterns[:] = ["^fansdb"]
+    another_client_undoes_the_writes(servers, 1, lambda: servers.exclude_tag_patterns.__setitem__(
+        slice(None), ["^fansdb", "^user"]))
+    code, result, stderr = operation(servers, tmp_path, mode="exclude_tag", name="Watermark")
+    assert code == 0 and result["output"]["written"] is True
+    assert servers.exclude_tag_patterns == ["^fansdb", "^user", "^Watermark$"]
+    assert len(servers.tag_writes) == 2
+    assert any("lost ['^Watermark$'] right after tagManager wrote them" in line for line in log_lines(stderr, "w"))
+
+
+def test_exclude_tag_gives_up_after_three_writes_another_client_undid(servers, tmp_path):
+    servers.exclude_tag_patterns[:] = ["^fansdb"]
+    another_client_undoes_the_writes(servers, 3, lambda: servers.exclude_tag_patterns.__setitem__(
+        slice(None), ["^fansdb"]))
+    code, result, _ = operation(servers, tmp_path, mode="exclude_tag", name="Watermark")
+    assert code == 1 and "kept changing" in result["error"] and "after 3 writes they still lack ['^Watermark$']" \
+        in result["error"]
+    assert len(servers.tag_writes) == 3
+
+
+def test_link_tag_writes_again_when_another_write_undid_its_link(servers, tmp_path):
+    stale = json.loads(json.dumps(servers.local_tags["4"]))
+    stale["aliases"].append("Hosiery Too")      # the other client's own edit, made on an older read
+    another_client_undoes_the_writes(servers, 1, lambda: servers.local_tags.__setitem__("4", stale))
+    code, result, _ = operation(servers, tmp_path, mode="link_tag", stashdb_id="t-stockings", tag_id="4")
+    assert code == 0 and result["output"]["written"] is True and result["output"]["alias_added"] == "Stockings"
+    tag = servers.local_tags["4"]
+    assert [s["stash_id"] for s in tag["stash_ids"]] == ["f-1", "t-stockings"]
+    assert tag["aliases"] == ["Nylons", "Hosiery Too", "Stockings"]
+    assert [w[0] for w in servers.tag_writes] == ["tagUpdate", "tagUpdate"]
+
+
 # -- bad input -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, message", [
