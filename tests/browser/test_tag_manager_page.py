@@ -31,6 +31,7 @@ BOX_NAME = "Simulated StashDB (page)"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 JOB_WAIT_MS = 120_000
+RUN_MODE_OPERATION = 'mutation ($plugin_id: ID!) { runPluginOperation(plugin_id: $plugin_id, args: {mode: "run_mode"}) }'
 
 ANAL = StashDBTag(stable_uuid("p:anal"), "Anal", ("Anal Sex",), "Action")
 STOCKINGS = StashDBTag(stable_uuid("p:stockings"), "Stockings", (), "Clothing", "Thigh-high hosiery.")
@@ -106,6 +107,29 @@ def reached_by_keyboard(page, presses: int = 120) -> list[str]:
     return reached
 
 
+ODD_SETTINGS = ("TRUE", "on", 1, "maybe", [])  # how syncDryRun may be stored by hand or by another client
+
+
+def modes_shown_for_odd_settings(page, stash: RealStash) -> dict:
+    """What the page shows for syncDryRun values that are not plain booleans, against what
+    the plugin's run_mode answers for each; the setting is left unset again afterwards."""
+    shown = {}
+    try:
+        for value in ODD_SETTINGS:
+            configure_plugin(stash, {"syncEndpoint": BOX_NAME, "syncDryRun": value})
+            answered = stash.graphql(RUN_MODE_OPERATION, {"plugin_id": PLUGIN_ID})["runPluginOperation"]
+            page.reload()
+            page.get_by_test_id("mode-reason").wait_for()
+            shown[repr(value)] = {"page": (page.get_by_test_id("mode-label").inner_text(),
+                                           page.get_by_test_id("mode-reason").inner_text()),
+                                  "plugin": (answered["label"], answered["reason"]), "dry_run": answered["dry_run"]}
+    finally:
+        configure_plugin(stash, {"syncEndpoint": BOX_NAME})
+    page.reload()
+    page.get_by_test_id("mode-reason").wait_for()
+    return shown
+
+
 def wait_for_job_end(page, title: str) -> None:
     page.locator("[data-testid=job-status]", has_text=f"{title}: finished").wait_for(timeout=JOB_WAIT_MS)
 
@@ -136,6 +160,7 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
         page.wait_for_url("**/tag-manager")
         seen["nav_link"] = page.locator("a.tm-nav-link").get_attribute("href")
         seen["mode_before"] = (page.get_by_test_id("mode-label").inner_text(), page.get_by_test_id("mode-reason").inner_text())
+        seen["modes_shown"] = modes_shown_for_odd_settings(page, stash)
         no_report = page.locator("#tm-tags .alert")
         no_report.wait_for()
         seen["no_report"] = no_report.inner_text()
@@ -176,6 +201,7 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
         page.get_by_role("button", name="Create selected (2)").click()
         for name in ("Rope", "Outdoors"):
             row(page, name).get_by_test_id("row-state").wait_for()
+        page.locator("#tm-affected", has_text="5 scenes carry").wait_for()  # tag_scenes has answered
         seen["states"] = {name: row(page, name).get_by_test_id("row-state").inner_text()
                           for name in ("Stockings", "Big Tits", WATERMARK.name, "Rope", "Outdoors")}
         seen["affected_text"] = page.locator("#tm-affected").inner_text()
@@ -230,6 +256,16 @@ def test_the_page_is_linked_from_settings_and_the_navigation_and_says_why_it_is_
     label, reason = walk["mode_before"]
     assert label == "Dry run" and "never been set" in reason
     assert "a dry run is enough" in walk["no_report"]
+
+
+def test_the_page_shows_the_mode_the_plugin_answers_for_any_stored_value(walk):
+    shown = walk["modes_shown"]
+    assert set(shown) == {repr(value) for value in ODD_SETTINGS}
+    for value, seen in shown.items():
+        assert seen["page"] == seen["plugin"], value
+        assert seen["dry_run"] is True, value     # none of them says off: a dry run
+    assert shown["'TRUE'"]["page"][0] == "Dry run" and "is on" in shown["'TRUE'"]["page"][1]
+    assert "not a yes or no" in shown["'maybe'"]["page"][1] and "not a yes or no" in shown["[]"]["page"][1]
 
 
 def test_the_dry_run_wrote_nothing_and_the_table_lists_each_unmatched_tag_most_scenes_first(walk, library):
