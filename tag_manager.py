@@ -302,7 +302,18 @@ def sync_with_report(local, stashdb, settings, on_progress, report_dir: Path | N
             state = "incomplete: " + report.incomplete if report.incomplete else \
                 "scenes.csv, scenes.json, unmatched_tags.csv, summary.json"
             log.info("Report: %s (%s)", folder.resolve(), state)
+        prune_old_reports(report_dir, folder)
     return stats
+
+
+def prune_old_reports(report_dir: Path, current: Path | None) -> None:
+    """report_retention's rule, after a run; whatever goes wrong there, the run's answer stands."""
+    from report_retention import prune_reports
+
+    try:
+        prune_reports(report_dir, current)
+    except Exception as exc:  # noqa: BLE001 - pruning is housekeeping, never the run's failure
+        log.warning("Old reports were not pruned (%s: %s)", type(exc).__name__, exc)
 
 
 def resolve_stash_box(stash_boxes: Any, settings: Mapping[str, Any], overrides: Overrides) -> StashBox:
