@@ -201,6 +201,10 @@
 
   function TagPager(props) {
     var listing = props.listing, page = logic.pageInfo(listing);
+    if (!listing.total) {
+      return h("p", { className: "text-muted mb-0", "data-testid": "pager" }, listing.unfiltered_total ?
+        "No open tag matches the filter." : "No open tag left in this report.");
+    }
     var of = listing.total !== listing.unfiltered_total ? " (of " + listing.unfiltered_total + ")" : "";
     return h("div", { className: "tm-pager" },
       h("span", { className: "text-muted", "data-testid": "pager" }, page.first + "–" + page.last + " of " + listing.total + of),
@@ -235,14 +239,15 @@
     } else if (!listing) {
       body = h("div", null, "Loading…");
     } else if (!listing.unfiltered_total && !Object.keys(props.resolvedRows).length) {
-      body = h("p", { className: "mb-0" }, "No unmatched StashDB tags in the last full run.");
+      body = h("p", { className: "mb-0" }, listing.resolved_since_report ?
+        "Every unmatched StashDB tag of the last full run is resolved (" + listing.resolved_since_report + " since it ran)." :
+        "No unmatched StashDB tags in the last full run.");
     } else {
       body = h("div", null,
         h(TagFilters, props),
         h("p", { className: "text-muted small" }, "Exclude adds a pattern to Stash's own exclude tag patterns " +
           "(Settings → Metadata Providers → Scraping): Identify and the Tagger skip that tag too."),
-        listing.total || Object.keys(props.resolvedRows).length ? h(TagTable, props) :
-          h("p", { className: "text-muted" }, "No open tag matches the filter."),
+        listing.total || Object.keys(props.resolvedRows).length ? h(TagTable, props) : null,
         h(TagPager, props));
     }
     var count = listing && typeof listing.unfiltered_total === "number" ? " (" + listing.unfiltered_total + ")" : "";

@@ -130,6 +130,28 @@ def modes_shown_for_odd_settings(page, stash: RealStash) -> dict:
     return shown
 
 
+def table_names(page) -> list[str]:
+    return [r.locator("td.tm-name > a").inner_text() for r in page.locator("tr[data-testid=tag-row]").all()]
+
+
+def filtered_rows(page) -> dict:
+    """The rows and the pager line for an alias typed in the filter, then for a category;
+    each is an unmatched_tags call. The filters are cleared again afterwards."""
+    seen = {}
+    search = page.get_by_placeholder("Filter by name or alias")
+    search.fill("SHIB")   # Rope's alias, in capitals
+    page.get_by_test_id("pager").filter(has_text="of 1 (of 5)").wait_for()
+    seen["alias"] = (table_names(page), page.get_by_test_id("pager").inner_text())
+    search.fill("")
+    page.get_by_test_id("pager").filter(has_text="1–5 of 5").wait_for()
+    page.get_by_label("Category").select_option("Location")
+    page.get_by_test_id("pager").filter(has_text="of 1 (of 5)").wait_for()
+    seen["category"] = table_names(page)
+    page.get_by_label("Category").select_option("*")
+    page.get_by_test_id("pager").filter(has_text="1–5 of 5").wait_for()
+    return seen
+
+
 def wait_for_job_end(page, title: str) -> None:
     page.locator("[data-testid=job-status]", has_text=f"{title}: finished").wait_for(timeout=JOB_WAIT_MS)
 
@@ -180,6 +202,7 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
         page.locator("#tm-tags").scroll_into_view_if_needed()
         shot("03-unmatched-tags", readme=True)
         seen["reached_by_tab"] = reached_by_keyboard(page)
+        seen["filtered"] = filtered_rows(page)
 
         # 2. link through the suggestion, create one, exclude one
         row(page, "Stockings").get_by_role("button", name="Link to Stocking").click()
@@ -275,6 +298,10 @@ def test_the_dry_run_wrote_nothing_and_the_table_lists_each_unmatched_tag_most_s
     assert "Stocking" in walk["stockings_suggestion"]
     assert "Unmatched StashDB tags\n5" in walk["last_run"]
     assert "StashID unknown to StashDB\n1" in walk["last_run"]
+
+
+def test_the_filter_is_answered_by_the_plugin_by_alias_and_by_category(walk):
+    assert walk["filtered"] == {"alias": (["Rope"], "1–1 of 1 (of 5)"), "category": ["Outdoors"]}
 
 
 def test_a_scene_whose_stash_id_stashdb_does_not_know_is_listed_to_rematch_and_opens_in_stash(walk, library):
