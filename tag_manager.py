@@ -298,11 +298,11 @@ def sync_with_report(local, stashdb, settings, on_progress, report_dir: Path | N
                      for name, count in stats.top_unmatched(limit=None)]
         folder = report.finish(stats.as_dict(), unmatched)
         stats.report_incomplete = report.incomplete
-        if folder is not None:
+        prune_old_reports(report_dir, folder)
+        if folder is not None:  # the log's last line says where the report is
             state = "incomplete: " + report.incomplete if report.incomplete else \
                 "scenes.csv, scenes.json, unmatched_tags.csv, summary.json"
             log.info("Report: %s (%s)", folder.resolve(), state)
-        prune_old_reports(report_dir, folder)
     return stats
 
 

@@ -81,6 +81,8 @@ def test_a_sync_prunes_after_it_finishes(tmp_path):
     for _ in range(KEEP_NEWEST_PER_ENDPOINT + 2):
         assert run_plugin(servers, tmp_path)[0] == 0
     assert len(os.listdir(reports)) == KEEP_NEWEST_PER_ENDPOINT
-    code, _, _ = run_plugin(servers, tmp_path, args={"mode": "sync_scene_tags", "scene_ids": "2"})
+    code, _, stderr = run_plugin(servers, tmp_path, args={"mode": "sync_scene_tags", "scene_ids": "2"})
     assert code == 0
     assert len(os.listdir(reports)) == KEEP_NEWEST_PER_ENDPOINT
+    assert "Deleted 1 old report folder(s)" in stderr
+    assert stderr.splitlines()[-1].startswith("\x01i\x02Report: ")   # the last line still says where it is
