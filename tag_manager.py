@@ -386,7 +386,8 @@ def sync_with_report(local, stashdb, settings, on_progress, overrides: Overrides
                      for name, count in stats.top_unmatched(limit=None)]
         folder = report.finish(stats.as_dict(), unmatched)
         stats.report_incomplete = report.incomplete
-        if folder is not None:
+        prune_old_reports(overrides.report_dir, folder)
+        if folder is not None:  # the log's last line says where the report is
             state = "incomplete: " + report.incomplete if report.incomplete else \
                 "scenes.csv, scenes.json, unmatched_tags.csv, summary.json"
             log.info("Report: %s (%s)", folder.resolve(), state)
@@ -407,6 +408,16 @@ def run_info(settings, overrides: Overrides, memory) -> dict:
     if memory is not None:  # a re-match repeats an older memory, for the scenes it covers
         info.update(kind="rematch", targeted=True, covers_library=False, source_report=memory.folder.name)
     return info
+
+
+def prune_old_reports(report_dir: Path, current: Path | None) -> None:
+    """report_retention's rule, after a run; whatever goes wrong there, the run's answer stands."""
+    from report_retention import prune_reports
+
+    try:
+        prune_reports(report_dir, current)
+    except Exception as exc:  # noqa: BLE001 - pruning is housekeeping, never the run's failure
+        log.warning("Old reports were not pruned (%s: %s)", type(exc).__name__, exc)
 
 
 def resolve_stash_box(stash_boxes: Any, settings: Mapping[str, Any], overrides: Overrides) -> StashBox:

@@ -63,7 +63,9 @@ def test_unmatched_tags_lists_the_reports_tags_with_their_scenes_and_details(ser
     by_name = {tag["name"]: tag for tag in output["tags"]}
     assert set(by_name) == {"Big Tits", "Stockings", "Ass-to-Mouth"}
     big = by_name["Big Tits"]
-    assert big["stashdb_id"] == "t-big" and big["scenes"] == 3 and big["scene_ids"] == ["1", "2", "3"]
+    assert big["stashdb_id"] == "t-big" and big["scenes"] == 3 and "scene_ids" not in big
+    scenes = operation(servers, tmp_path, mode="tag_scenes", stashdb_ids="t-big")[1]["output"]
+    assert scenes["scene_ids"] == ["1", "2", "3"] and scenes["total"] == 3 and scenes["complete"] is True
     assert big["description"] == BIG_TITS["description"] and big["category"] == "Body"
     assert big["aliases"] == BIG_TITS["aliases"]
     assert len(servers.stashdb_ops) == asked_before  # listing asks StashDB nothing
@@ -96,7 +98,9 @@ def test_the_newest_whole_library_report_is_chosen_over_a_targeted_rerun(servers
     assert output["tags"][0]["scenes"] == 3
     targeted = [name for name in reports if name != output["report"]]
     named = operation(servers, tmp_path, mode="unmatched_tags", report=targeted[0])[1]["output"]
-    assert named["report"] == targeted[0] and named["tags"][0]["scene_ids"] == ["2"]
+    assert named["report"] == targeted[0] and named["tags"][0]["scenes"] == 1
+    scenes = operation(servers, tmp_path, mode="tag_scenes", stashdb_ids=["t-big"], report=targeted[0])[1]["output"]
+    assert scenes["scene_ids"] == ["2"]
 
 
 # -- link_tag ------------------------------------------------------------------------
