@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from report_reader import ReportFolder, ReportNotFound, distinct_scene_rows, json_lines, report_folders
+from report_reader import (ReportFolder, ReportNotFound, distinct_scene_rows, json_lines, named_report,
+                           report_folders)
 from run_report import MAX_VOCABULARY, STASHDB_TAGS_FIELD, VOCABULARY_FILE
 
 log = logging.getLogger("tagManager.memory")
@@ -55,10 +56,7 @@ def choose_memory(parent: Path, endpoint: str, name: str | None = None) -> Repor
     """The report called `name`, else the newest report for `endpoint` that covered the library."""
     folders = report_folders(parent)
     if name is not None:
-        named = [f for f in folders if f.name == name]
-        if not named:
-            raise ReportNotFound(f"no report named {name!r} in {parent}")
-        return named[0]
+        return named_report(folders, parent, name)
     for folder in folders:
         if folder.endpoint == endpoint and covers_library(folder):
             return folder

@@ -75,15 +75,20 @@ def report_folders(parent: Path) -> list[ReportFolder]:
     return sorted(found, key=lambda f: (started(f), f.name), reverse=True)
 
 
+def named_report(folders: list[ReportFolder], parent: Path, name: str) -> ReportFolder:
+    """The folder called `name` among `folders`; ReportNotFound saying how many there are."""
+    named = [f for f in folders if f.name == name]
+    if not named:
+        raise ReportNotFound(f"no report named {name!r} in {parent} (there are {len(folders)} readable ones)")
+    return named[0]
+
+
 def choose_report(parent: Path, endpoint: str, name: str | None = None) -> ReportFolder:
     """The report called `name`, else the newest whole-library run for `endpoint`, else the
     newest targeted one (a targeted re-run covers only its scenes)."""
     folders = report_folders(parent)
     if name is not None:
-        named = [f for f in folders if f.name == name]
-        if not named:
-            raise ReportNotFound(f"no report named {name!r} in {parent} (there are {len(folders)} readable ones)")
-        return named[0]
+        return named_report(folders, parent, name)
     for_endpoint = [f for f in folders if f.endpoint == endpoint]
     whole = [f for f in for_endpoint if not f.targeted]
     if whole or for_endpoint:
