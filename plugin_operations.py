@@ -10,6 +10,8 @@
 - `undo_run` {report, dry_run?}: remove from each scene exactly the tags that live run added
   (a preview unless dry_run is false; run_undo.py);
 - `list_runs` {}: the newest report folders, for the page's undo buttons;
+- `rematch_candidates` {report?}: the scenes of the last whole-library run that can gain tags
+  resolved since, for the page's re-match button (rematch_offer.py);
 - `run_mode` {}: whether the sync task would run dry or live, and why (tag_manager.py
   answers it from the settings alone: it needs no stash-box).
 
@@ -32,6 +34,7 @@ from stashdb_tag import StashDBTag
 from tag_matching import TagCache
 from tag_resolution import (GLOBAL_PATTERNS_NOTE, SKIPPED, ResolutionError, TagCreation, TagCreator,
                             exclude_tag, link_tag)
+from rematch_offer import rematch_candidates
 from run_undo import UNDO_LABEL, UndoRefused, undo_run
 from unmatched_listing import MAX_PAGE_SIZE, tag_scenes, unmatched_tags
 
@@ -39,6 +42,7 @@ log = logging.getLogger("tagManager.operations")
 
 UNMATCHED_TAGS, LINK_TAG, CREATE_TAGS, EXCLUDE_TAG = "unmatched_tags", "link_tag", "create_tags", "exclude_tag"
 RUN_MODE, TAG_SCENES, UNDO_RUN, LIST_RUNS = "run_mode", "tag_scenes", "undo_run", "list_runs"
+REMATCH_CANDIDATES = "rematch_candidates"
 MAX_RUNS_LISTED = 50
 OPERATION_ARGS = {  # mode -> (required, optional)
     UNMATCHED_TAGS: ((), ("report", "offset", "limit", "text", "category")),
@@ -49,6 +53,7 @@ OPERATION_ARGS = {  # mode -> (required, optional)
     TAG_SCENES: (("stashdb_ids",), ("report",)),
     UNDO_RUN: (("report",), ("dry_run",)),
     LIST_RUNS: ((), ()),
+    REMATCH_CANDIDATES: ((), ("report",)),
 }
 OPERATION_MODES = tuple(OPERATION_ARGS)
 WRITE_MODES = (LINK_TAG, CREATE_TAGS, EXCLUDE_TAG, UNDO_RUN)   # one at a time, under the operation lock
@@ -229,7 +234,7 @@ def _run_row(folder, undone_by: str | None) -> dict:
 
 
 _OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, TAG_SCENES: tag_scenes, LINK_TAG: link, CREATE_TAGS: create,
-               EXCLUDE_TAG: exclude, UNDO_RUN: undo, LIST_RUNS: list_runs}
+               EXCLUDE_TAG: exclude, UNDO_RUN: undo, LIST_RUNS: list_runs, REMATCH_CANDIDATES: rematch_candidates}
 
 
 # -- StashDB tag details: the report first, StashDB for the rest ----------------------

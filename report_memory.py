@@ -67,15 +67,24 @@ def choose_memory(parent: Path, endpoint: str, name: str | None = None) -> Repor
 def read_memory(folder: ReportFolder) -> ReportMemory:
     memory = ReportMemory(folder, vocabulary=read_vocabulary(folder))
     for scene_id, row in distinct_scene_rows(folder):
-        stashdb_id, numbers = row.get("stashdb_id"), row.get(STASHDB_TAGS_FIELD)
-        if not (isinstance(stashdb_id, str) and isinstance(numbers, list)):
+        numbers = remembered_numbers(row)
+        if numbers is None:
             continue
-        memory.tags_by_stashdb_scene[stashdb_id] = tuple(n for n in numbers if type(n) is int)
+        memory.tags_by_stashdb_scene[row["stashdb_id"]] = numbers
         memory.scene_ids.append(scene_id)
     if not memory.vocabulary and memory.scene_ids:
         log.warning("Report %s remembers scenes but not their tags' names (%s unreadable)", folder.name,
                     VOCABULARY_FILE)
     return memory
+
+
+def remembered_numbers(row: dict) -> tuple[int, ...] | None:
+    """A scene row's StashDB tags as numbers into the vocabulary; None when the row remembers
+    no StashDB scene (not found on StashDB, or a report older than the memory)."""
+    numbers = row.get(STASHDB_TAGS_FIELD)
+    if not (isinstance(row.get("stashdb_id"), str) and isinstance(numbers, list)):
+        return None
+    return tuple(n for n in numbers if type(n) is int)
 
 
 def read_vocabulary(folder: ReportFolder) -> list[tuple[str, str]]:

@@ -135,7 +135,7 @@ def tally_unmatched(folder: ReportFolder) -> UnmatchedTally:
             tally.rematch_total += 1
             if len(tally.rematch) < MAX_REMATCH_LISTED:
                 tally.rematch.append(_rematch_entry(scene_id, row))
-        for stashdb_id in _unmatched_ids(row):
+        for stashdb_id in unmatched_ids(row):
             if stashdb_id in tally.scene_counts:
                 tally.scene_counts[stashdb_id] += 1
             elif len(tally.scene_counts) < MAX_TRACKED_TAGS:
@@ -152,7 +152,7 @@ def tally_unmatched(folder: ReportFolder) -> UnmatchedTally:
 def scenes_with_tags(folder: ReportFolder, stashdb_ids: Iterable[str]) -> set[str]:
     """The ids of the report's scenes that lacked any of `stashdb_ids`."""
     wanted = set(stashdb_ids)
-    return {scene_id for scene_id, row in distinct_scene_rows(folder) if wanted.intersection(_unmatched_ids(row))}
+    return {scene_id for scene_id, row in distinct_scene_rows(folder) if wanted.intersection(unmatched_ids(row))}
 
 
 def read_stashdb_tags(folder: ReportFolder, wanted: set[str] | None = None) -> dict[str, StashDBTag]:
@@ -178,7 +178,8 @@ def distinct_scene_rows(folder: ReportFolder) -> Iterator[tuple[str, dict]]:
             yield scene_id, row
 
 
-def _unmatched_ids(row: dict) -> list[str]:
+def unmatched_ids(row: dict) -> list[str]:
+    """The StashDB tag ids a scene row names as matched by no local tag, each once."""
     ids = row.get(UNMATCHED_IDS_FIELD)
     return list(dict.fromkeys(i for i in ids if isinstance(i, str))) if isinstance(ids, list) else []
 

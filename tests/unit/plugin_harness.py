@@ -113,6 +113,9 @@ class FakeServers:
             return {"findScenes": {"scenes": [{"stash_ids": [{"endpoint": self.scene_endpoint}]}
                                               for _ in self.scene_ids]}}
         if "TagManagerScenesByIds" in query:
+            unknown = [i for i in variables["ids"] if i not in self.scene_ids]
+            if unknown:   # Stash fails the whole read for one id it does not have
+                return {"__error__": f"scene with id {unknown[0]} not found"}
             return {"findScenes": {"scenes": [self._scene(i) for i in variables["ids"]]}}
         if "bulkSceneUpdate" in query:
             return self._write(variables)
