@@ -217,7 +217,8 @@ def undo(args: dict, context: OperationContext) -> dict:
 
 
 def list_runs(args: dict, context: OperationContext) -> dict:
-    """The newest runs first, each with its counts and, when undone, the undo's report."""
+    """The newest runs first, each with its counts, the report it started from (a re-match's
+    memory, an undo's run) and, when undone, the undo's report."""
     folders = report_folders(context.report_dir)
     undone = {f.run.get("source_report"): f.name for f in folders if f.run.get("kind") == UNDO_LABEL}
     runs = [_run_row(folder, undone.get(folder.name)) for folder in folders[:MAX_RUNS_LISTED]]
@@ -230,7 +231,8 @@ def _run_row(folder, undone_by: str | None) -> dict:
     return {"report": folder.name, "kind": folder.run.get("kind", "sync"), "endpoint": folder.endpoint,
             "started_at": folder.run.get("started_at"), "dry_run": folder.run.get("dry_run"),
             "targeted": folder.targeted, "finished": bool(summary), "scenes_updated": outcomes.get("updated"),
-            "tags_added": summary.get("tags_added"), "undone_by": undone_by}
+            "tags_added": summary.get("tags_added"), "tags_removed": summary.get("removed"),
+            "source_report": folder.run.get("source_report"), "undone_by": undone_by}
 
 
 _OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, TAG_SCENES: tag_scenes, LINK_TAG: link, CREATE_TAGS: create,

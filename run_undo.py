@@ -133,10 +133,11 @@ def _remove(local, folder: ReportFolder, plan: UndoPlan, report_dir: Path, redac
     for start in range(0, len(plan.removals), READ_BATCH):
         errors.update(_remove_batch(local, plan.removals[start:start + READ_BATCH]))
     failed = {scene_id for scene_id, error in errors.items() if error}
+    removed = plan.tag_count - sum(len(tags) for scene_id, tags in plan.removals if scene_id in failed)
     for scene_id, tag_ids in plan.removals:
         error = errors.get(scene_id)
         report.scene(scene_id, plan.titles.get(scene_id), None, "error" if error else "tags_removed",
                      [names.get_name(t) or t for t in tag_ids], error or "")
-    folder_written = report.finish({**answer, "dry_run": False, "failed": len(failed)}, [])
+    folder_written = report.finish({**answer, "dry_run": False, "failed": len(failed), "removed": removed}, [])
     answer["undo_report"] = folder_written.name if folder_written is not None else None
     return failed

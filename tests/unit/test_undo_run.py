@@ -97,7 +97,10 @@ def test_list_runs_shows_the_live_run_and_its_undo(tmp_path):
     code, result = operation(servers, tmp_path, mode="list_runs")
     runs = {run["report"]: run for run in result["output"]["runs"]}
     assert code == 0 and runs[report]["kind"] == "sync" and runs[report]["tags_added"] == 5
-    assert runs[report]["undone_by"] == report_names(tmp_path, "undo")[0]
+    [undo] = report_names(tmp_path, "undo")
+    assert runs[report]["undone_by"] == undo
+    assert runs[undo]["kind"] == "undo" and runs[undo]["source_report"] == report and runs[undo]["tags_removed"] == 5
+    assert runs[undo]["dry_run"] is False and runs[undo]["undone_by"] is None
 
 
 # -- nothing else can remove a tag ------------------------------------------------------
