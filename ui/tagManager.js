@@ -20,6 +20,7 @@
   var ROUTE = "/tag-manager";
   var SYNC_TASK = "Sync Scene Tags from StashDB";
   var FULL_REPORT_TASK = "Sync Scene Tags from StashDB (full dry run report)";
+  var REMATCH_TASK = "Re-match scenes from the last sync (no StashDB requests)";
   var JOB_POLL_MS = 700;
 
   var RUN_OPERATION = gql("mutation TagManagerOperation($plugin_id: ID!, $args: Map) { runPluginOperation(plugin_id: $plugin_id, args: $args) }");
@@ -122,7 +123,7 @@
         h(B.Button, { variant: "secondary", disabled: props.busy, onClick: function () { props.onRun("full"); } }, "Full dry-run report")),
       h("p", { className: "text-muted small mt-2 mb-0" },
         "The full dry-run report previews every scene and writes nothing, whatever the mode; it asks StashDB as much as a live run does."),
-      h(JobStatus, { job: props.job }));
+      h(JobStatus, { job: props.job && props.job.where === "run" ? props.job : null }));
   }
 
   // -- 3. the last run -------------------------------------------------------------------
@@ -272,6 +273,142 @@
       props.outcome ? h(B.Alert, { variant: props.outcome.ok ? "success" : "danger", className: "mt-3 mb-0", "data-testid": "sync-outcome" }, props.outcome.text) : null);
   }
 
+  // -- 7. the re-match offer: rematch_candidates' answer, after a reload too -------------
+
+  function OfferPanel(props) {
+    var summary = logic.offerSummary(props.offer);
+    if (!summary && !props.error) return null;
+    var mode = props.mode, dry = !mode || mode.dry_run !== false;
+    var body = props.error ? h(B.Alert, { variant: "warning" }, "The scenes to re-match could not be read: " + props.error) :
+      h("div", null,
+        h("p", { className: "mb-2", "data-testid": "rematch-offer" }, summary.text),
+        summary.tags.length ? h("ul", { className: "tm-offer-tags mb-2" }, summary.tags.map(function (tag) {
+          return h("li", { key: tag.key }, tag.text);
+        })) : null,
+        summary.notes.map(function (note) { return h("p", { className: "text-muted small mb-1", key: note }, note); }),
+        summary.count ? h("p", { className: "text-muted small" }, "The re-match applies what the last sync learned from " +
+          "StashDB through today's tags, links, aliases and exclude patterns: no StashDB request, and no tag removed.") : null,
+        summary.count && mode && mode.dry_run ? h("p", { className: "text-warning" }, "The mode is " + mode.label +
+          ": this run writes nothing. Switch to Live above to write the tags.") : null,
+        summary.count ? h("div", { className: "tm-buttons" }, h(B.Button, { variant: dry ? "secondary" : "primary",
+          disabled: props.busy || !mode, onClick: props.onRematch }, logic.rematchButtonLabel(summary.count, mode))) : null);
+    return h(Section, { title: "Tags resolved since the last run", id: "tm-offer" }, body,
+      h(JobStatus, { job: props.job && props.job.where === "offer" ? props.job : null }),
+      props.outcome ? h(B.Alert, { variant: props.outcome.ok ? "success" : "danger", className: "mt-3 mb-0",
+        "data-testid": "rematch-outcome" }, props.outcome.text) : null);
+  }
+
+  // -- 8. runs, newest first, each live one with its undo --------------------------------
+
+  function RunRow(props) {
+    var row = props.row, when = row.time ? row.time.toLocaleString() : "?";
+    return h("tr", { "data-testid": "run-row", "data-report": row.report },
+      h("td", { className: "tm-run-time" }, when),
+      h("td", { className: "tm-run-label" }, row.label, h("div", { className: "small text-muted" }, row.report)),
+      h("td", { className: "tm-run-counts" }, row.counts, row.undone ? h("div", { className: "small text-warning", "data-testid": "run-undone" }, row.undone) : null),
+      h("td", { className: "tm-run-undo text-right" }, row.undoable ? h(B.Button, { size: "sm", variant: "outline-warning", disabled: props.busy,
+        "aria-label": "Undo the " + row.label + " of " + when, onClick: function () { props.onUndo(row, when); } }, "Undo…") : null));
+  }
+
+  function RunsPanel(props) {
+    var runs = props.runs, rows = logic.runRows(runs);
+    var body = props.error ? h(B.Alert, { variant: "warning", className: "mb-0" }, "The runs could not be read: " + props.error) :
+      !runs ? h("div", null, "Loading…") : !rows.length ? h("p", { className: "mb-0" }, "No run yet.") :
+      h("div", { className: "table-responsive" }, h(B.Table, { className: "tm-runs mb-0", size: "sm", variant: "dark" },
+        h("thead", null, h("tr", null, h("th", null, "Started"), h("th", null, "Run"), h("th", null, "What it did"), h("th", null, ""))),
+        h("tbody", null, rows.map(function (row) {
+          return h(RunRow, { key: row.report, row: row, busy: props.busy, onUndo: props.onUndo });
+        }))));
+    return h(Section, { title: "Runs", id: "tm-runs" },
+      h("p", { className: "text-muted small" }, "Newest first. Undo removes from each scene exactly the tags that run " +
+        "added, where the scene still carries them, and keeps every other tag: it is the only way tagManager removes a tag."),
+      body,
+      runs && runs.total > rows.length ? h("p", { className: "text-muted small mt-2 mb-0" }, "The newest " + rows.length +
+        " of " + runs.total + " reports.") : null);
+  }
+
+  // -- 9. pinning name matches -----------------------------------------------------------
+
+  function PinPanel(props) {
+    return h(Section, { title: "Pin name matches", id: "tm-pin" },
+      h("p", { className: "text-muted small" }, "Local tags that match a StashDB tag of the last run by name or alias " +
+        "gain that tag's StashID, so a rename on StashDB no longer breaks the match. A tag linked to another StashDB tag " +
+        "is listed and left alone. You see what it would do first; StashDB is not asked."),
+      h("div", { className: "tm-buttons" }, h(B.Button, { variant: "secondary", disabled: props.busy, onClick: props.onPin },
+        "Pin name matches…")));
+  }
+
+  // -- a write previewed first: its dry run, then the same operation live ---------------
+
+  function usePreviewed(mounted, setBusy, after) {
+    var _s = useState(null), state = _s[0], setState = _s[1];
+    var opened = useRef(0);
+    function update(number, change) {
+      if (mounted.current && number === opened.current) setState(function (s) { return s && Object.assign({}, s, change); });
+    }
+    function open(subject, args) {
+      var number = ++opened.current;
+      setState({ subject: subject, args: args });
+      operation(Object.assign({}, args, { dry_run: true })).then(function (answer) { update(number, { preview: answer }); },
+        function (e) { update(number, { error: errorText(e) }); });
+    }
+    function confirm() {
+      var number = opened.current;
+      update(number, { working: true }); setBusy(true);
+      operation(Object.assign({}, state.args, { dry_run: false })).then(function (answer) {
+        setBusy(false); update(number, { working: false, result: answer }); after();
+      }, function (e) { setBusy(false); update(number, { working: false, error: errorText(e) }); });
+    }
+    function close() { opened.current++; setState(null); }
+    return { state: state, open: open, confirm: confirm, close: close };
+  }
+
+  // props: flow (usePreviewed), title, intro, describe(preview) -> {body, canConfirm, confirmLabel},
+  // result(answer) -> {ok, text}, name (the test ids' prefix).
+  function PreviewDialog(props) {
+    var state = props.flow.state;
+    if (!state) return null;
+    var preview = state.preview ? props.describe(state.preview) : null;
+    var result = state.result ? props.result(state.result) : null;
+    var done = !!(result || state.error);
+    var body = state.error ? h(B.Alert, { variant: "danger", className: "mb-0" }, state.error) :
+      result ? h(B.Alert, { variant: result.ok ? "success" : "warning", className: "mb-0", "data-testid": props.name + "-result" }, result.text) :
+      preview ? h("div", { "data-testid": props.name + "-preview" }, preview.body) : h("p", { className: "mb-0" }, "Counting…");
+    return h(B.Modal, { show: true, onHide: props.flow.close },
+      h(B.Modal.Header, { closeButton: true }, h(B.Modal.Title, null, props.title)),
+      h(B.Modal.Body, null, h("p", { className: "text-muted" }, props.intro), body),
+      h(B.Modal.Footer, null, done ? h(B.Button, { variant: "secondary", onClick: props.flow.close }, "Close") :
+        h(React.Fragment, null,
+          h(B.Button, { variant: "secondary", onClick: props.flow.close }, "Cancel"),
+          h(B.Button, { variant: "danger", disabled: !preview || !preview.canConfirm || state.working, onClick: props.flow.confirm },
+            preview ? preview.confirmLabel : "Confirm"))));
+  }
+
+  function UndoDialog(props) {
+    var subject = props.flow.state && props.flow.state.subject;
+    return h(PreviewDialog, { flow: props.flow, name: "undo", result: logic.undoResult,
+      title: subject ? "Undo the " + subject.label + " of " + subject.when + "?" : "",
+      intro: "This removes from each scene exactly the tags this run added, where the scene still carries them; every other tag stays.",
+      describe: function (preview) {
+        var said = logic.undoPreview(preview);
+        return { body: h("p", { className: "mb-0" }, said.text), canConfirm: said.canConfirm, confirmLabel: said.confirmLabel };
+      } });
+  }
+
+  function PinDialog(props) {
+    return h(PreviewDialog, { flow: props.flow, name: "pin", result: logic.pinResult, title: "Pin name matches?",
+      intro: "Each local tag below gains the StashID of the StashDB tag it matches by name or alias (read, merged, written).",
+      describe: function (preview) {
+        var said = logic.pinPreview(preview);
+        return { canConfirm: said.canConfirm, confirmLabel: said.confirmLabel, body: h("div", null,
+          h("p", null, said.summary),
+          said.rows.length ? h("ul", { className: "small" }, said.rows.map(function (row) { return h("li", { key: row.key }, row.text); })) : null,
+          said.more ? h("p", { className: "small text-muted" }, "and " + said.more + " more.") : null,
+          said.elsewhere.length ? h("div", null, h("p", { className: "mb-1" }, "Left alone:"),
+            h("ul", { className: "small mb-0" }, said.elsewhere.map(function (row) { return h("li", { key: row.key }, row.text); }))) : null) };
+      } });
+  }
+
   // -- the page ------------------------------------------------------------------------
 
   function ExcludeDialog(props) {
@@ -357,6 +494,24 @@
     return { affected: affected, error: error };
   }
 
+  // An operation's latest answer, asked again by load(); an older answer arriving late is dropped.
+  function useAnswer(mounted, args) {
+    var _a = useState(null), answer = _a[0], setAnswer = _a[1];
+    var _e = useState(""), error = _e[0], setError = _e[1];
+    var asked = useRef(0);
+    var load = useCallback(function () {
+      var number = ++asked.current;
+      return operation(args).then(function (result) {
+        if (mounted.current && number === asked.current) { setAnswer(result); setError(""); }
+        return result;
+      }, function (e) {
+        if (mounted.current && number === asked.current) setError(errorText(e));
+        return null;
+      });
+    }, []);
+    return { answer: answer, error: error, load: load };
+  }
+
   function TagManagerPage() {
     var Toast = api.hooks.useToast();
     var loadingComponents = api.hooks.useLoadComponents([api.loadableComponents.Tags]);
@@ -376,14 +531,29 @@
     var _o = useState(null), outcome = _o[0], setOutcome = _o[1];
     var _sy = useState(false), synced = _sy[0], setSynced = _sy[1];
     var affected = useAffected(mounted, resolved, listing && listing.report);
+    var offer = useAnswer(mounted, { mode: "rematch_candidates" });
+    var runs = useAnswer(mounted, { mode: "list_runs" });
+    var _ro = useState(null), rematchOutcome = _ro[0], setRematchOutcome = _ro[1];
+    var undo = usePreviewed(mounted, setBusy, function () { runs.load(); offer.load(); forgetRematch(); });
+    var pin = usePreviewed(mounted, setBusy, function () { offer.load(); });
+    useEffect(function () { offer.load(); }, [resolved]);   // on load, and after each tag resolved here
+    useEffect(function () { runs.load(); }, []);
 
-    function watch(jobId, title, then) {
-      setJob({ id: jobId, title: title, status: { status: "READY" } });
+    // What the offer panel said of the last re-match, once something else changed the scenes.
+    function forgetRematch() {
+      setRematchOutcome(null);
+      setJob(function (current) { return current && current.where === "offer" ? null : current; });
+    }
+
+    // A job's progress, shown in the section (`where`) whose button started it.
+    function watch(jobId, title, where, then) {
+      if (where !== "offer") forgetRematch();
+      setJob({ id: jobId, title: title, where: where, status: { status: "READY" } });
       function poll() {
         findJob(jobId).then(function (found) {
           if (!mounted.current) return;
           var state = logic.jobState(found);
-          setJob({ id: jobId, title: title, status: found || { status: "FINISHED" } });
+          setJob({ id: jobId, title: title, where: where, status: found || { status: "FINISHED" } });
           if (state.done) { setBusy(false); then(state); } else { setTimeout(poll, JOB_POLL_MS); }
         }, function (error) { setBusy(false); fail(error); });
       }
@@ -395,9 +565,9 @@
       var task = kind === "full" ? FULL_REPORT_TASK : SYNC_TASK;
       var title = kind === "full" ? "Full dry-run report" : (mode.mode.dry_run ? "Dry run" : "Live run");
       startTask(task, null).then(function (id) {
-        watch(id, title, function (state) {
+        watch(id, title, "run", function (state) {
           if (state.ok) { setResolved({}); setResolvedRows({}); setSelection({}); setSynced(false); setOutcome(null); }
-          tags.load();
+          tags.load(); runs.load(); offer.load();
         });
       }, function (error) { setBusy(false); fail(error); });
     }
@@ -414,7 +584,7 @@
         Object.keys(states).forEach(function (id) { if (!logic.isOpen(states[id])) delete next[id]; });
         return next;
       });
-      setSynced(false); setOutcome(null);
+      setSynced(false); setOutcome(null); forgetRematch();
     }
 
     function link(tag, local) {
@@ -448,11 +618,28 @@
       var scenes = affected.affected, before = listing && listing.newest_run ? listing.newest_run.report : null;
       setBusy(true); setOutcome(null);
       startTask(SYNC_TASK, { scene_ids: scenes.scene_ids.join(",") }).then(function (id) {
-        watch(id, "Sync of " + scenes.total + " affected scenes", function (state) {
+        watch(id, "Sync of " + scenes.total + " affected scenes", "run", function (state) {
+          runs.load(); offer.load();
           tags.load().then(function (answer) {
             if (!mounted.current) return;
             var said = logic.syncOutcome(scenes.total, before, answer, state);
             setSynced(said.synced); setOutcome(said);
+          });
+        });
+      }, function (error) { setBusy(false); fail(error); });
+    }
+
+    // The re-match task for exactly the scenes rematch_candidates named; what it did comes
+    // from its own row in list_runs.
+    function rematch() {
+      var summary = logic.offerSummary(offer.answer);
+      var newest = runs.answer && runs.answer.runs && runs.answer.runs[0], before = newest ? newest.report : null;
+      setBusy(true); setRematchOutcome(null);
+      startTask(REMATCH_TASK, { scene_ids: summary.sceneIds.join(",") }).then(function (id) {
+        watch(id, "Re-match of " + summary.count + " scene" + (summary.count === 1 ? "" : "s"), "offer", function (state) {
+          tags.load(); offer.load();
+          runs.load().then(function (answer) {
+            if (mounted.current) setRematchOutcome(logic.rematchOutcome(summary.count, before, answer, state));
           });
         });
       }, function (error) { setBusy(false); fail(error); });
@@ -464,6 +651,8 @@
       h(ModePanel, { mode: mode.mode, error: mode.error, busy: busy, onChange: mode.setDryRun }),
       h(RunPanel, { mode: mode.mode, busy: busy, job: job, onRun: run }),
       h(LastRunPanel, { listing: listing }),
+      h(OfferPanel, { offer: offer.answer, error: offer.error, mode: mode.mode, busy: busy, job: job, outcome: rematchOutcome,
+        onRematch: rematch }),
       loadingComponents ? h("div", null, "Loading…") : h(TagsPanel, {
         listing: listing, error: tags.error, filter: query, selection: selection, resolved: resolved,
         resolvedRows: resolvedRows, busy: busy, synced: synced,
@@ -476,7 +665,12 @@
       h(AffectedPanel, { affected: affected.affected, error: affected.error, resolvedCount: logic.affectingIds(resolved).length,
         mode: mode.mode, busy: busy, outcome: outcome, onSync: syncAffected }),
       h(RematchPanel, { listing: listing }),
-      h(ExcludeDialog, { tag: excluding, onCancel: function () { setExcluding(null); }, onConfirm: exclude }));
+      h(RunsPanel, { runs: runs.answer, error: runs.error, busy: busy,
+        onUndo: function (row, when) { undo.open({ label: row.label, when: when }, { mode: "undo_run", report: row.report }); } }),
+      listing ? h(PinPanel, { busy: busy, onPin: function () { pin.open(null, { mode: "pin_matches" }); } }) : null,
+      h(ExcludeDialog, { tag: excluding, onCancel: function () { setExcluding(null); }, onConfirm: exclude }),
+      h(UndoDialog, { flow: undo }),
+      h(PinDialog, { flow: pin }));
   }
 
   // -- 6. stale and unknown StashIDs of the last run -----------------------------------

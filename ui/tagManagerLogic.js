@@ -2,7 +2,9 @@
 // Loaded by Stash before tagManager.js; exported as window.TagManagerLogic and, under node,
 // as module.exports. Every rule about tags and runs lives in the Python operations: the mode
 // is run_mode's answer, the listing (filtered, sorted, paged) unmatched_tags', the scenes
-// to re-sync tag_scenes'. This file only keeps the page's own state and words.
+// to re-sync tag_scenes', the scenes to re-match rematch_candidates', the runs list_runs',
+// what an undo or a pin does undo_run's and pin_matches'. This file only keeps the page's
+// own state and words.
 (function (root) {
   "use strict";
 
@@ -177,12 +179,152 @@
     });
   }
 
+  function plural(count, one, many) {
+    return count + " " + (count === 1 ? one : (many || one + "s"));
+  }
+
+  // -- the re-match offer: rematch_candidates' answer -----------------------------------
+
+  // What the page says of the scenes that can gain tags resolved since the last run; null
+  // when there is no whole-library run to offer from (the panel is then left out).
+  function offerSummary(offer) {
+    if (!offer || !offer.report) return null;
+    var total = offer.total || 0;
+    var tags = (offer.tags || []).map(function (tag) {
+      return { key: tag.stashdb_id, text: tag.name + " → " + (tag.tag_name || "tag " + tag.tag_id) + " (" + plural(tag.scenes, "scene") + ")" };
+    });
+    var notes = [];
+    if (offer.tags_total > tags.length) notes.push("and " + plural(offer.tags_total - tags.length, "more tag") + ".");
+    if (offer.missing) notes.push(plural(offer.missing, "scene") + " of the last run " + (offer.missing === 1 ? "is" : "are") + " no longer in Stash.");
+    if (offer.note) notes.push(offer.note);
+    return {
+      count: total, sceneIds: offer.scene_ids || [], tags: tags, notes: notes,
+      text: total ? plural(total, "scene") + " can gain tags from tags resolved since the last run." :
+        "No scene can gain tags from tags resolved since the last run."
+    };
+  }
+
+  // The re-match button's words; the mode is run_mode's answer (the task follows it).
+  function rematchButtonLabel(count, mode) {
+    var dry = !mode || mode.dry_run !== false;
+    return "Re-match " + (count === 1 ? "this scene" : "these " + count + " scenes") + (dry ? " (dry run)" : "");
+  }
+
+  // What the page says after the re-match task, from that run's own row in list_runs' next
+  // answer (never from the settings). `before` is the newest report when the task started.
+  function rematchOutcome(count, before, runs, job) {
+    var scenes = plural(count, "scene");
+    if (!job.ok) return { ok: false, text: "The re-match " + job.text + "." };
+    var run = runs && runs.runs && runs.runs[0];
+    if (!run || run.report === before || run.kind !== "rematch") {
+      return { ok: false, text: "The re-match of " + scenes + " finished, but left no report, so whether it wrote is unknown: see Stash's log." };
+    }
+    if (run.dry_run !== false) return { ok: true, text: "Dry run of the re-match of " + scenes + " finished: nothing was written (see Stash's log)." };
+    return { ok: true, text: "Re-matched " + scenes + ": " + plural(run.scenes_updated || 0, "scene") + " updated, " +
+      plural(run.tags_added || 0, "tag") + " added." };
+  }
+
+  // -- runs and their undo: list_runs' and undo_run's answers ---------------------------
+
+  // A report's time ("2026-12-02T08:29:58+0000", as run_report writes it) as a Date; null
+  // when it does not read as one.
+  function runTime(text) {
+    var match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)([+-]\d\d):?(\d\d)$/.exec(String(text || ""));
+    var date = match ? new Date(match[1] + match[2] + ":" + match[3]) : null;
+    return date && !isNaN(date.getTime()) ? date : null;
+  }
+
+  var KIND_NAMES = { sync: "Sync", rematch: "Re-match", undo: "Undo" };
+
+  function known(value) { return value !== null && value !== undefined; }
+
+  // A run's numbers in words: what a live run wrote, what an undo removed.
+  function runCounts(run) {
+    if (run.dry_run !== false) return "nothing written";
+    if (run.kind === "undo") {
+      return [known(run.tags_removed) ? plural(run.tags_removed, "tag") + " removed" : null,
+        run.source_report ? "undoes " + run.source_report : null].filter(Boolean).join("; ");
+    }
+    return [known(run.scenes_updated) ? plural(run.scenes_updated, "scene") + " updated" : null,
+      known(run.tags_added) ? plural(run.tags_added, "tag") + " added" : null].filter(Boolean).join(", ");
+  }
+
+  // One list_runs row as the Runs section shows it: what it was, its numbers, whether it can
+  // be undone (a live sync or re-match not undone yet) or was.
+  function runRow(run) {
+    var live = run.dry_run === false;
+    var scope = run.kind === "sync" ? (run.targeted ? ", chosen scenes" : ", whole library") : "";
+    return {
+      report: run.report, label: (KIND_NAMES[run.kind] || String(run.kind)) + (live ? "" : " (dry run)") + scope,
+      counts: [runCounts(run), run.finished ? "" : "not finished"].filter(Boolean).join("; "), time: runTime(run.started_at),
+      undoable: live && (run.kind === "sync" || run.kind === "rematch") && !run.undone_by,
+      undone: run.undone_by ? "undone by " + run.undone_by : ""
+    };
+  }
+
+  function runRows(answer) {
+    return ((answer && answer.runs) || []).map(runRow);
+  }
+
+  // undo_run's dry run -> what the dialog says before asking to confirm.
+  function undoPreview(answer) {
+    var tags = (answer && answer.tags) || 0;
+    var extra = [];
+    if (answer && answer.tags_already_gone) extra.push(plural(answer.tags_already_gone, "tag") + " it added " + (answer.tags_already_gone === 1 ? "is" : "are") + " already gone");
+    if (answer && answer.scenes_missing) extra.push(plural(answer.scenes_missing, "scene") + " no longer in Stash");
+    return {
+      text: "This " + (answer ? answer.summary : "would remove nothing") + "." + (extra.length ? " (" + extra.join("; ") + ".)" : ""),
+      canConfirm: tags > 0, confirmLabel: tags > 0 ? "Remove " + plural(tags, "tag") : "Nothing to undo"
+    };
+  }
+
+  // undo_run's live answer -> what the dialog says after.
+  function undoResult(answer) {
+    var failed = (answer && answer.failed) || 0;
+    var text = answer.summary.charAt(0).toUpperCase() + answer.summary.slice(1) + ".";
+    return { ok: !failed, text: failed ? text + " " + plural(failed, "scene") + " failed: see Stash's log; undo again to retry them." : text };
+  }
+
+  // -- pin name matches: pin_matches' answer --------------------------------------------
+
+  function pinRowText(row) {
+    return row.tag_name + " ← StashDB " + row.stashdb_name + " (by " + row.matched_by + ")";
+  }
+
+  // The preview: its summary, the first rows it would pin, and every row left alone because
+  // the local tag is linked to another StashDB tag.
+  function pinPreview(answer, shown) {
+    var rows = (answer && answer.rows) || [];
+    var pins = rows.filter(function (row) { return row.status === "would_pin"; });
+    var limit = shown || 10;
+    var elsewhere = rows.filter(function (row) { return row.status === "already_linked_elsewhere"; }).map(function (row) {
+      var linked = (row.linked_to || []).map(function (l) { return l.stashdb_name || l.stashdb_id; }).join(", ");
+      return { key: row.tag_id + ":" + row.stashdb_id, text: pinRowText(row) + ": left alone, linked to " + (linked || "another StashDB tag") };
+    });
+    var count = (answer && answer.would_pin) || 0;
+    return {
+      summary: answer ? answer.summary.charAt(0).toUpperCase() + answer.summary.slice(1) + "." : "",
+      rows: pins.slice(0, limit).map(function (row) { return { key: row.tag_id + ":" + row.stashdb_id, text: pinRowText(row) }; }),
+      more: Math.max(0, count - Math.min(limit, pins.length)), elsewhere: elsewhere,
+      canConfirm: count > 0, confirmLabel: count > 0 ? "Pin " + plural(count, "StashDB tag") : "Nothing to pin"
+    };
+  }
+
+  function pinResult(answer) {
+    var text = answer.summary.charAt(0).toUpperCase() + answer.summary.slice(1) + ".";
+    if (answer.already_linked_elsewhere) text += " " + plural(answer.already_linked_elsewhere, "tag") + " left alone (linked to another StashDB tag).";
+    if (answer.failed) text += " " + plural(answer.failed, "tag") + " failed: see Stash's log.";
+    return { ok: !answer.failed, text: text };
+  }
+
   var api = {
     PAGE_SIZE: PAGE_SIZE, withSetting: withSetting, pageInfo: pageInfo, offsetPastTheEnd: offsetPastTheEnd,
     isOpen: isOpen, toggleSelected: toggleSelected, toggleAll: toggleAll, selectedOpenIds: selectedOpenIds,
     affectingIds: affectingIds, tableRows: tableRows, syncOutcome: syncOutcome, describeState: describeState,
     statesFromCreation: statesFromCreation, summaryRows: summaryRows, jobState: jobState,
-    stashBoxTagUrl: stashBoxTagUrl, rematchRows: rematchRows
+    stashBoxTagUrl: stashBoxTagUrl, rematchRows: rematchRows, offerSummary: offerSummary,
+    rematchButtonLabel: rematchButtonLabel, rematchOutcome: rematchOutcome, runTime: runTime, runRow: runRow,
+    runRows: runRows, undoPreview: undoPreview, undoResult: undoResult, pinPreview: pinPreview, pinResult: pinResult
   };
   root.TagManagerLogic = api;
   if (typeof module !== "undefined" && module.exports) module.exports = api;

@@ -6,11 +6,11 @@ one tag linked through its suggestion, one created, one excluded, two created to
 the mode switched to Live, and "Sync the affected scenes". Then GraphQL shows every scene
 holds exactly the expected tags, and the page shows the outcome. Every request the page
 makes off 127.0.0.1 is aborted and recorded. Screenshots of each step go to
-$TAGMANAGER_SCREENSHOTS (default: a temp folder); the README's two to docs/screenshots/.
+$TAGMANAGER_SCREENSHOTS (default: a temp folder); the README's two to docs/screenshots/
+only with TAGMANAGER_UPDATE_README_SHOTS=1 (page_steps.py).
 """
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
@@ -19,18 +19,15 @@ import pytest
 
 from plugin_info import PLUGIN_ID
 from tests.browser.conftest import LoopbackOnly, open_page
+from tests.browser.page_steps import (DESKTOP, JOB_WAIT_MS, PHONE, Shots, close_release_notes, shots_folder,
+                                      wait_for_job_end)
 from tests.e2e.plugin_install import configure_plugin, stash_with_this_plugin
 from tests.e2e.stash_seed import STASH_CONFIGURATION, all_tags, create_scenes, create_tags, scene_tag_sets
 from tests.e2e.stash_server import RealStash
 from tests.e2e.sync_library import labelled_scene_plans, stable_uuid
 from tests.simulators.records import StashDBTag
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-README_SHOTS = REPO_ROOT / "docs" / "screenshots"
 BOX_NAME = "Simulated StashDB (page)"
-DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 844}
-JOB_WAIT_MS = 120_000
 RUN_MODE_OPERATION = 'mutation ($plugin_id: ID!) { runPluginOperation(plugin_id: $plugin_id, args: {mode: "run_mode"}) }'
 
 ANAL = StashDBTag(stable_uuid("p:anal"), "Anal", ("Anal Sex",), "Action")
@@ -51,10 +48,7 @@ SCENES = {  # label -> (its StashDB tags, its local tags before the sync)
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory) -> Path:
-    named = os.environ.get("TAGMANAGER_SCREENSHOTS")
-    folder = Path(named) if named else tmp_path_factory.mktemp("page-screenshots")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return shots_folder(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -76,17 +70,6 @@ def library(stash: RealStash, stashdb) -> dict:
     # The endpoint is set as a user would in Settings; syncDryRun stays unset (the page must say so).
     configure_plugin(stash, {"syncEndpoint": BOX_NAME})
     return {"tag_ids": tag_ids, "scene_ids": scene_ids, "before": scene_tag_sets(stash)}
-
-
-def close_release_notes(page) -> None:
-    """A fresh config shows Stash's Release Notes over every page once."""
-    dialog = page.locator(".modal-dialog", has_text="Release Notes")
-    try:
-        dialog.wait_for(state="visible", timeout=8_000)
-    except Exception:  # noqa: BLE001 - playwright's TimeoutError: no modal this time
-        return
-    dialog.locator(".modal-footer button").last.click()
-    dialog.wait_for(state="hidden")
 
 
 def row(page, name: str):
@@ -152,24 +135,13 @@ def filtered_rows(page) -> dict:
     return seen
 
 
-def wait_for_job_end(page, title: str) -> None:
-    page.locator("[data-testid=job-status]", has_text=f"{title}: finished").wait_for(timeout=JOB_WAIT_MS)
-
-
 @pytest.fixture(scope="module")
 def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
     guard = LoopbackOnly()
     started = time.monotonic()
     context, page = open_page(browser, DESKTOP, guard)
-    seen: dict = {"shots": []}
-
-    def shot(name: str, readme: bool = False) -> None:
-        path = (README_SHOTS if readme else shots) / f"{name}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not readme:  # a full-page shot from the top, so Stash's fixed navbar stays at the top
-            page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(path), full_page=readme is False)
-        seen["shots"].append(path)
+    shot = Shots(page, shots)
+    seen: dict = {"shots": shot.taken}
 
     try:
         # The way in: Settings → Plugins links to the page, and so does the main navigation.
@@ -270,7 +242,7 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
         context.close()
     seen["blocked"], seen["allowed"] = guard.blocked, guard.allowed
     seen["seconds"] = time.monotonic() - started
-    print(f"\nbrowser scenario: {seen['seconds']:.1f}s; screenshots in {shots} and {README_SHOTS}")
+    print(f"\nbrowser scenario: {seen['seconds']:.1f}s; screenshots in {shots} and {shot.readme_folder}")
     return seen
 
 

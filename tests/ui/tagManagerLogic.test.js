@@ -128,3 +128,95 @@ test("rematchRows links each stale or unknown scene to its page in Stash, saying
   assert.deepStrictEqual(logic.rematchRows({ tags: [] }), []);
   assert.deepStrictEqual(logic.rematchRows(null), []);
 });
+
+// -- the re-match offer, the runs and their undo, pinning -------------------------------
+
+const offer = (extra = {}) => ({ report: "20261202-sync", total: 2, scene_ids: ["4", "9"], tags_total: 1, missing: 0, note: null,
+  tags: [{ stashdb_id: "s-rope", name: "Rope", tag_id: "7", tag_name: "Cord", scenes: 2 }], ...extra });
+
+test("the offer says how many scenes can gain tags and from which, or is left out without a whole-library run", () => {
+  assert.deepEqual(logic.offerSummary(offer()), { count: 2, sceneIds: ["4", "9"], notes: [],
+    text: "2 scenes can gain tags from tags resolved since the last run.",
+    tags: [{ key: "s-rope", text: "Rope → Cord (2 scenes)" }] });
+  assert.equal(logic.offerSummary(offer({ total: 1, scene_ids: ["4"] })).text, "1 scene can gain tags from tags resolved since the last run.");
+  assert.equal(logic.offerSummary(offer({ total: 0, scene_ids: [], tags: [] })).text,
+    "No scene can gain tags from tags resolved since the last run.");
+  assert.deepEqual(logic.offerSummary(offer({ tags_total: 3, missing: 1, note: "12 more scenes…" })).notes,
+    ["and 2 more tags.", "1 scene of the last run is no longer in Stash.", "12 more scenes…"]);
+  assert.equal(logic.offerSummary({ report: null, total: 0, note: "no report of a whole-library sync" }), null);
+  assert.equal(logic.offerSummary(null), null);
+});
+
+test("the re-match button says when the mode makes it a dry run", () => {
+  assert.equal(logic.rematchButtonLabel(2, { dry_run: false }), "Re-match these 2 scenes");
+  assert.equal(logic.rematchButtonLabel(1, { dry_run: true }), "Re-match this scene (dry run)");
+  assert.equal(logic.rematchButtonLabel(3, null), "Re-match these 3 scenes (dry run)");
+});
+
+test("after the re-match the page says what its own run row says, not what the settings say", () => {
+  const ok = { ok: true, text: "finished" };
+  const runs = (row) => ({ runs: [row, { report: "old", kind: "sync" }] });
+  assert.deepEqual(logic.rematchOutcome(2, "old", runs({ report: "new", kind: "rematch", dry_run: false, scenes_updated: 2, tags_added: 2 }), ok),
+    { ok: true, text: "Re-matched 2 scenes: 2 scenes updated, 2 tags added." });
+  assert.deepEqual(logic.rematchOutcome(1, "old", runs({ report: "new", kind: "rematch", dry_run: true }), ok),
+    { ok: true, text: "Dry run of the re-match of 1 scene finished: nothing was written (see Stash's log)." });
+  assert.equal(logic.rematchOutcome(2, "old", { runs: [{ report: "old", kind: "sync" }] }, ok).ok, false);
+  assert.equal(logic.rematchOutcome(2, "old", runs({ report: "new", kind: "sync", dry_run: false }), ok).ok, false);
+  assert.deepEqual(logic.rematchOutcome(2, "old", null, { ok: false, text: "cancelled" }), { ok: false, text: "The re-match cancelled." });
+});
+
+test("a report's time reads as a date; anything else is no date", () => {
+  assert.equal(logic.runTime("2026-12-02T08:29:58+0000").toISOString(), "2026-12-02T08:29:58.000Z");
+  assert.equal(logic.runTime("2026-12-02T10:29:58+0200").toISOString(), "2026-12-02T08:29:58.000Z");
+  for (const text of [null, "", "yesterday", "2026-13-45T99:99:99+0000"]) assert.equal(logic.runTime(text), null, text);
+});
+
+test("only a live sync or re-match not undone yet gets an undo button; an undone one says by which undo", () => {
+  const row = (extra) => logic.runRow({ report: "r", started_at: "2026-12-02T08:29:58+0000", finished: true, targeted: false, ...extra });
+  const sync = row({ kind: "sync", dry_run: false, scenes_updated: 3, tags_added: 5, undone_by: null });
+  assert.deepEqual({ ...sync, time: sync.time.toISOString() }, { report: "r", label: "Sync, whole library",
+    counts: "3 scenes updated, 5 tags added", time: "2026-12-02T08:29:58.000Z", undoable: true, undone: "" });
+  assert.equal(row({ kind: "rematch", dry_run: false, scenes_updated: 2, tags_added: 2 }).undoable, true);
+  const undone = row({ kind: "rematch", dry_run: false, undone_by: "u1" });
+  assert.deepEqual([undone.undoable, undone.undone], [false, "undone by u1"]);
+  const dry = row({ kind: "sync", dry_run: true, targeted: true, scenes_updated: 0, tags_added: 0 });
+  assert.deepEqual([dry.label, dry.counts, dry.undoable], ["Sync (dry run), chosen scenes", "nothing written", false]);
+  const undo = row({ kind: "undo", dry_run: false, tags_removed: 2, source_report: "r0" });
+  assert.deepEqual([undo.label, undo.counts, undo.undoable], ["Undo", "2 tags removed; undoes r0", false]);
+  assert.equal(row({ kind: "sync", dry_run: false, finished: false, scenes_updated: null }).counts, "not finished");
+  assert.equal(row({ kind: "rematch", dry_run: false, finished: false, scenes_updated: 1 }).counts, "1 scene updated; not finished");
+  assert.equal(row({ kind: "sync", dry_run: null }).undoable, false);   // unknown is not live
+  assert.deepEqual(logic.runRows({ runs: [{ report: "a", kind: "sync", dry_run: true }] }).map((r) => r.report), ["a"]);
+  assert.deepEqual(logic.runRows(null), []);
+});
+
+test("the undo asks with its preview's numbers and says what it did", () => {
+  const preview = logic.undoPreview({ summary: "would remove 2 tags from 2 scenes", tags: 2, scenes: 2, tags_already_gone: 1, scenes_missing: 0 });
+  assert.deepEqual(preview, { text: "This would remove 2 tags from 2 scenes. (1 tag it added is already gone.)", canConfirm: true,
+    confirmLabel: "Remove 2 tags" });
+  assert.deepEqual(logic.undoPreview({ summary: "would remove 0 tags from 0 scenes", tags: 0 }),
+    { text: "This would remove 0 tags from 0 scenes.", canConfirm: false, confirmLabel: "Nothing to undo" });
+  assert.deepEqual(logic.undoResult({ summary: "removed 2 tags from 2 scenes", failed: 0 }), { ok: true, text: "Removed 2 tags from 2 scenes." });
+  assert.deepEqual(logic.undoResult({ summary: "removed 1 tags from 1 scenes", failed: 1 }),
+    { ok: false, text: "Removed 1 tags from 1 scenes. 1 scene failed: see Stash's log; undo again to retry them." });
+});
+
+test("the pin preview shows its summary, the first rows it would pin, and every tag it leaves alone", () => {
+  const pinRow = (n, status, extra = {}) => ({ tag_id: String(n), tag_name: "Local " + n, stashdb_id: "s" + n, stashdb_name: "Box " + n,
+    matched_by: n % 2 ? "name" : "alias", status, ...extra });
+  const rows = [pinRow(1, "already_linked_elsewhere", { linked_to: [{ stashdb_id: "x", stashdb_name: "Other" }] }),
+    ...Array.from({ length: 12 }, (_, i) => pinRow(i + 2, "would_pin"))];
+  const preview = logic.pinPreview({ summary: "would pin 12 StashDB tags on 12 local tags", would_pin: 12, rows });
+  assert.equal(preview.summary, "Would pin 12 StashDB tags on 12 local tags.");
+  assert.deepEqual(preview.rows.slice(0, 2), [{ key: "2:s2", text: "Local 2 ← StashDB Box 2 (by alias)" },
+    { key: "3:s3", text: "Local 3 ← StashDB Box 3 (by name)" }]);
+  assert.equal(preview.rows.length, 10);
+  assert.equal(preview.more, 2);
+  assert.deepEqual(preview.elsewhere, [{ key: "1:s1", text: "Local 1 ← StashDB Box 1 (by name): left alone, linked to Other" }]);
+  assert.deepEqual([preview.canConfirm, preview.confirmLabel], [true, "Pin 12 StashDB tags"]);
+  const none = logic.pinPreview({ summary: "would pin 0 StashDB tags on 0 local tags", would_pin: 0, rows: [] });
+  assert.deepEqual([none.canConfirm, none.confirmLabel, none.more], [false, "Nothing to pin", 0]);
+  assert.deepEqual(logic.pinResult({ summary: "pinned 3 StashDB tags on 2 local tags", already_linked_elsewhere: 1, failed: 0 }),
+    { ok: true, text: "Pinned 3 StashDB tags on 2 local tags. 1 tag left alone (linked to another StashDB tag)." });
+  assert.equal(logic.pinResult({ summary: "pinned 0 StashDB tags on 0 local tags", failed: 2 }).ok, false);
+});
