@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 README_SHOTS = REPO_ROOT / "docs" / "screenshots"
@@ -61,3 +62,15 @@ def close_release_notes(page) -> None:
 
 def wait_for_job_end(page, title: str) -> None:
     page.locator("[data-testid=job-status]", has_text=f"{title}: finished").wait_for(timeout=JOB_WAIT_MS)
+
+
+def seed_library(stash, stashdb, tag_names: Sequence[str], scenes: Mapping, key: str, title: str,
+                 extra: Mapping[str, dict] | None = None) -> tuple[dict, dict]:
+    """Local tags by name, then a scene per label of `scenes` (sync_library.labelled_scene_plans)
+    and per label of `extra` (a SceneCreateInput as it is); (tag ids by name, scene ids by label)."""
+    from tests.e2e.stash_seed import create_scenes, create_tags
+    from tests.e2e.sync_library import labelled_scene_plans
+
+    tag_ids = dict(zip(tag_names, create_tags(stash, [{"name": name} for name in tag_names])))
+    plans = labelled_scene_plans(stashdb, scenes, tag_ids, key=key, title=title) + list((extra or {}).values())
+    return tag_ids, dict(zip([*scenes, *(extra or {})], create_scenes(stash, plans)))

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import LoopbackOnly, open_page
-from tests.browser.page_steps import DESKTOP, JOB_WAIT_MS, Shots, close_release_notes, shots_folder, wait_for_job_end
+from tests.browser.page_steps import (DESKTOP, JOB_WAIT_MS, Shots, close_release_notes, seed_library, shots_folder,
+                                      wait_for_job_end)
 from tests.e2e.plugin_install import configure_plugin, stash_with_this_plugin
-from tests.e2e.stash_seed import create_scenes, create_tags, scene_tag_sets
+from tests.e2e.stash_seed import scene_tag_sets
 from tests.e2e.stash_server import RealStash
-from tests.e2e.sync_library import labelled_scene_plans, stable_uuid
+from tests.e2e.sync_library import stable_uuid
 from tests.simulators.records import StashDBTag
 
 BOX_NAME = "Simulated StashDB (remembers)"
@@ -49,10 +50,7 @@ def stash(stash_ui_binary: Path, stashdb, stashbox_api_key: str, tmp_path_factor
 
 @pytest.fixture(scope="module")
 def library(stash: RealStash, stashdb) -> dict:
-    names = ["Kissing", "Eye Mask", "Keep Me"]
-    tag_ids = dict(zip(names, create_tags(stash, [{"name": name} for name in names])))
-    plans = labelled_scene_plans(stashdb, SCENES, tag_ids, key="r", title="Remembers")
-    scene_ids = dict(zip(SCENES, create_scenes(stash, plans)))
+    tag_ids, scene_ids = seed_library(stash, stashdb, ["Kissing", "Eye Mask", "Keep Me"], SCENES, "r", "Remembers")
     configure_plugin(stash, {"syncEndpoint": BOX_NAME, "syncDryRun": False})
     return {"tag_ids": tag_ids, "scene_ids": scene_ids, "before": scene_tag_sets(stash)}
 

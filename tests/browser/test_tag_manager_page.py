@@ -19,12 +19,12 @@ import pytest
 
 from plugin_info import PLUGIN_ID
 from tests.browser.conftest import LoopbackOnly, open_page
-from tests.browser.page_steps import (DESKTOP, JOB_WAIT_MS, PHONE, Shots, close_release_notes, shots_folder,
-                                      wait_for_job_end)
+from tests.browser.page_steps import (DESKTOP, JOB_WAIT_MS, PHONE, Shots, close_release_notes, seed_library,
+                                      shots_folder, wait_for_job_end)
 from tests.e2e.plugin_install import configure_plugin, stash_with_this_plugin
-from tests.e2e.stash_seed import STASH_CONFIGURATION, all_tags, create_scenes, create_tags, scene_tag_sets
+from tests.e2e.stash_seed import STASH_CONFIGURATION, all_tags, scene_tag_sets
 from tests.e2e.stash_server import RealStash
-from tests.e2e.sync_library import labelled_scene_plans, stable_uuid
+from tests.e2e.sync_library import stable_uuid
 from tests.simulators.records import StashDBTag
 
 BOX_NAME = "Simulated StashDB (page)"
@@ -60,13 +60,10 @@ def stash(stash_ui_binary: Path, stashdb, stashbox_api_key: str, tmp_path_factor
 
 @pytest.fixture(scope="module")
 def library(stash: RealStash, stashdb) -> dict:
-    names = ["Anal", "Keep Me", "Stocking"]
-    tag_ids = dict(zip(names, create_tags(stash, [{"name": name} for name in names])))
-    plans = labelled_scene_plans(stashdb, SCENES, tag_ids, key="p", title="Page")
     # One more scene whose StashID StashDB never had: the page lists it to re-match.
-    plans.append({"title": "Page gone", "stash_ids": [{"endpoint": stashdb.url, "stash_id": stable_uuid("p:scene:gone")}],
-                  "tag_ids": []})
-    scene_ids = dict(zip([*SCENES, "gone"], create_scenes(stash, plans)))
+    gone = {"title": "Page gone", "stash_ids": [{"endpoint": stashdb.url, "stash_id": stable_uuid("p:scene:gone")}],
+            "tag_ids": []}
+    tag_ids, scene_ids = seed_library(stash, stashdb, ["Anal", "Keep Me", "Stocking"], SCENES, "p", "Page", {"gone": gone})
     # The endpoint is set as a user would in Settings; syncDryRun stays unset (the page must say so).
     configure_plugin(stash, {"syncEndpoint": BOX_NAME})
     return {"tag_ids": tag_ids, "scene_ids": scene_ids, "before": scene_tag_sets(stash)}
