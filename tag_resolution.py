@@ -194,9 +194,7 @@ def link_tag(local, cache: TagCache, tag: StashDBTag, tag_id: str, endpoint: str
     """Give local tag `tag_id` the StashID {endpoint, tag.stashdb_id}, keeping every other
     StashID and alias (read, merge, write), and the StashDB name as an alias when asked or,
     by default, when it differs from the local name and no tag holds it."""
-    current = local.find_tag(tag_id)
-    if current is None:
-        raise ResolutionError(f"Stash has no tag with id {tag_id!r}; nothing was written")
+    current = read_tag(local, tag_id)
     stash_ids = [dict(sid) for sid in current.get("stash_ids") or []]
     here = [sid for sid in stash_ids if sid.get("endpoint") == endpoint]
     others = [sid for sid in here if sid.get("stash_id") != tag.stashdb_id]
@@ -214,8 +212,7 @@ def link_tag(local, cache: TagCache, tag: StashDBTag, tag_id: str, endpoint: str
         update["stash_ids"] = merged
     if alias:
         update["aliases"] = list(current.get("aliases") or []) + [alias]
-    written = local.update_tag(update) if len(update) > 1 else current
-    _check_kept(current, written, endpoint, tag.stashdb_id)
+    written = write_tag(local, current, update, merged)
     return {"tag_id": str(current["id"]), "tag_name": written.get("name"), "stashdb_id": tag.stashdb_id,
             "stashdb_name": tag.name, "already_linked": already and not others,
             "replaced_stash_ids": [sid.get("stash_id") for sid in others] if replace else [],
@@ -241,12 +238,25 @@ def _alias_to_add(cache: TagCache, tag: Mapping[str, Any], stashdb_name: str,
     return alias, "added" if wanted else "added (the StashDB name differs from the local name)"
 
 
-def _check_kept(before: Mapping[str, Any], after: Mapping[str, Any], endpoint: str, stashdb_id: str) -> None:
-    """Stash answered the tag as it now is: the link is there, and no alias went missing."""
-    links = {(s.get("endpoint"), s.get("stash_id")) for s in after.get("stash_ids") or []}
-    lost = set(before.get("aliases") or []) - set(after.get("aliases") or [])
-    if (endpoint, stashdb_id) not in links or lost:
-        raise ResolutionError(f"Stash's answer for tag {before.get('id')} lacks the link or aliases {sorted(lost)}")
+def read_tag(local, tag_id: str) -> dict:
+    """The tag as Stash has it now, with every list a merge-safe update must keep."""
+    current = local.find_tag(tag_id)
+    if current is None:
+        raise ResolutionError(f"Stash has no tag with id {tag_id!r}; nothing was written")
+    return current
+
+
+def write_tag(local, current: Mapping[str, Any], update: dict, stash_ids: list[dict]) -> dict:
+    """Send `update` (when it changes anything besides the id) and check Stash's answer:
+    every StashID in `stash_ids` is there and no alias of `current` went missing."""
+    written = local.update_tag(update) if len(update) > 1 else current
+    held = {(s.get("endpoint"), s.get("stash_id")) for s in written.get("stash_ids") or []}
+    missing = [sid.get("stash_id") for sid in stash_ids if (sid.get("endpoint"), sid.get("stash_id")) not in held]
+    lost = set(current.get("aliases") or []) - set(written.get("aliases") or [])
+    if missing or lost:
+        raise ResolutionError(f"Stash's answer for tag {current.get('id')} lacks StashIDs {missing} "
+                              f"or aliases {sorted(lost)}")
+    return written
 
 
 # -- excluding -----------------------------------------------------------------------
