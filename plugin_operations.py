@@ -99,7 +99,7 @@ def _tag_id(name: str, value: Any) -> str:
     return str(int(text))
 
 
-def _stashdb_ids(name: str, value: Any) -> list[str]:
+def stashdb_id_list(name: str, value: Any) -> list[str]:
     items = listed_items(value, f"{name} must be a list of StashDB ids or a comma-separated text, not {value!r}")
     ids = list(dict.fromkeys(_stashdb_id(name, item) for item in items))
     if not ids or len(ids) > MAX_IDS_PER_CALL:
@@ -115,7 +115,7 @@ def report_name(name: str, value: Any) -> str:
 
 
 _ARG_PARSERS = {
-    "report": report_name, "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": _stashdb_ids,
+    "report": report_name, "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": stashdb_id_list,
     "add_alias": boolean_value, "replace": boolean_value, "dry_run": boolean_value, "parent_from_category": boolean_value, "name": _text,
 }
 

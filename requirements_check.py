@@ -27,6 +27,7 @@ REQUIREMENTS: tuple[tuple[str, str], ...] = (
     ("requests", "requests"),
     ("stashapi.stashapp", "stashapp-tools"),
 )
+HOOK_REQUIREMENTS = REQUIREMENTS[:1]   # the tag-change hook talks to Stash with requests alone
 
 
 @dataclass(frozen=True)
