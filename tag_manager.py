@@ -132,8 +132,9 @@ def main(argv: list[str] | None = None, stdin: IO[str] = sys.stdin, stdout: IO[s
             return report_requirements_problem(problem, plugin_mode=False, stdin=stdin, stdout=stdout, stderr=stderr)
         return run_command_line(argv, stderr, environ)
     plugin_input = "" if stdin.isatty() else stdin.read()
-    # The hook needs requests only: importing stashapi would cost it time Stash waits for.
-    problem = requirements_problem(HOOK_REQUIREMENTS if is_hook_input(plugin_input) else REQUIREMENTS)
+    # Stash waits for the hook: it needs requests only, and imports it only when it asks Stash.
+    hook = is_hook_input(plugin_input)
+    problem = requirements_problem(HOOK_REQUIREMENTS if hook else REQUIREMENTS, try_imports=not hook)
     if problem is not None:
         return report_requirements_problem(problem, plugin_mode=True, stdin=io.StringIO(plugin_input), stdout=stdout,
                                            stderr=stderr)

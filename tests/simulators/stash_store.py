@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from .records import LocalScene, LocalTag
-from .text_rules import ascii_fold, natural_key
+from .text_rules import ascii_fold, natural_key, sql_like
 
 ADD, REMOVE, SET = "ADD", "REMOVE", "SET"
 DEFAULT_PER_PAGE = 25
@@ -176,7 +176,7 @@ class LocalStore:
     def query_tags(
         self,
         ids: list[int] | None,
-        name: dict[str, Any] | None,
+        tag_filter: dict[str, Any] | None,
         q: str | None,
         sort: str,
         direction: str,
@@ -188,7 +188,7 @@ class LocalStore:
                 raise StoreError(f"tag with id {missing[0]} not found")
             found = [self.tags[i] for i in ids]
         else:
-            found = [t for t in self.tags.values() if _name_matches(t.name, name) and _q_matches(t, q)]
+            found = [t for t in self.tags.values() if _tag_filter_matches(t, tag_filter or {}) and _q_matches(t, q)]
             found.sort(key=_tag_sort_key(sort), reverse=direction == "DESC")
         return len(found), page.cut(found)
 
@@ -266,20 +266,37 @@ def _apply_mode(current: list[int], mode: str | None, tag_ids: list[int]) -> lis
     raise StoreError(f"unknown mode {mode}")
 
 
-def _name_matches(name: str, criterion: dict[str, Any] | None) -> bool:
-    if criterion is None:
-        return True
-    value, modifier = ascii_fold(criterion["value"]), criterion["modifier"]
-    folded = ascii_fold(name)
+def _tag_filter_matches(tag: LocalTag, tag_filter: dict[str, Any]) -> bool:
+    """Stash's TagFilterType, for the criteria the subset schema lists (all of them ANDed)."""
+    name, aliases, stash_id = (tag_filter.get(key) for key in ("name", "aliases", "stash_id_endpoint"))
+    return ((name is None or _text_matches(tag.name, name))
+            and (aliases is None or any(_text_matches(alias, aliases) for alias in tag.aliases))
+            and (stash_id is None or _stash_id_matches(tag, stash_id)))
+
+
+def _text_matches(text: str, criterion: dict[str, Any]) -> bool:
+    value, modifier = criterion["value"], criterion["modifier"]
     tests = {
-        "EQUALS": folded == value,
-        "NOT_EQUALS": folded != value,
-        "INCLUDES": value in folded,
-        "EXCLUDES": value not in folded,
+        "EQUALS": lambda: sql_like(text, value),            # Stash: column LIKE ?
+        "NOT_EQUALS": lambda: not sql_like(text, value),
+        "INCLUDES": lambda: ascii_fold(value) in ascii_fold(text),
+        "EXCLUDES": lambda: ascii_fold(value) not in ascii_fold(text),
     }
     if modifier not in tests:
-        raise StoreError(f"the simulator does not implement name modifier {modifier}")
-    return tests[modifier]
+        raise StoreError(f"the simulator does not implement text modifier {modifier}")
+    return tests[modifier]()
+
+
+def _stash_id_matches(tag: LocalTag, criterion: dict[str, Any]) -> bool:
+    """Stash joins the tag's StashIDs for the endpoint (exactly; any endpoint when empty)
+    and compares stash_id with the modifier (EQUALS: LIKE)."""
+    endpoint, modifier = criterion.get("endpoint"), criterion["modifier"]
+    ids = [link.stash_id for link in tag.stash_ids if not endpoint or link.endpoint == endpoint]
+    if modifier == "EQUALS":
+        return any(sql_like(stash_id, criterion.get("stash_id") or "") for stash_id in ids)
+    if modifier == "NOT_NULL":
+        return bool(ids)
+    raise StoreError(f"the simulator does not implement StashID modifier {modifier}")
 
 
 def _q_matches(tag: LocalTag, q: str | None) -> bool:
