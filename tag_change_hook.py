@@ -83,7 +83,8 @@ def follow_tag_change(hook_context: Any, connection: Mapping[str, Any], data_dir
     answer = decide(change, connection, data_dir, redactor, rematch_task)
     answer["decided_in_ms"] = round((time.perf_counter() - started) * 1000, 1)
     if answer.get("job_id") or answer.get("would_queue"):
-        log.info("Decided in %.0f ms", answer["decided_in_ms"])
+        log.info("Decided in %.0f ms (%.0f ms of it importing requests; %d requests to Stash)",
+                 answer["decided_in_ms"], answer["import_ms"], answer["stash_requests"])
     else:
         log.debug("Tag %s (%s): nothing to re-match: %s (%.0f ms)", change.tag_id, change.hook,
                   answer["reason"], answer["decided_in_ms"])
@@ -98,9 +99,17 @@ def decide(change: TagChange, connection: Mapping[str, Any], data_dir: Path, red
     own = OwnTagWrites(data_dir / MARKER_FOLDER)
     if own.covers(tag_id=None if change.created_name else change.tag_id, name=change.created_name):
         return {"job_id": None, "reason": "tagManager's own tag write"}
-    from stash_local import plain_local_stash
+    importing = time.perf_counter()
+    from stash_local import plain_local_stash   # requests: only a hook that asks Stash pays for it
 
     local = plain_local_stash(connection, timeout=HOOK_REQUEST_TIMEOUT_SECONDS)
+    answer = {"import_ms": round((time.perf_counter() - importing) * 1000, 1)}
+    answer.update(decide_with_stash(change, local, data_dir, redactor, rematch_task))
+    answer["stash_requests"] = local.request_count
+    return answer
+
+
+def decide_with_stash(change: TagChange, local, data_dir: Path, redactor: SecretRedactor, rematch_task: str) -> dict:
     configuration = local.configuration(PLUGIN_ID)
     general = configuration.get("general") or {}
     redactor.add([general.get("apiKey")] + [box.get("api_key") for box in general.get("stashBoxes") or []])
