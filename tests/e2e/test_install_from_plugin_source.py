@@ -26,6 +26,7 @@ from graphql import parse, validate
 from plugin_info import PLUGIN_ID, USER_AGENT
 from plugin_packaging.build_index import BuiltPackage, build_package, find_manifest, read_manifest
 from plugin_packaging.serve_source import PluginSource
+from tag_manager import REMATCH_TASK_NAME
 from tests.e2e.plugin_install import LIST_PLUGINS, REPO_ROOT, SYNC_TASK_NAME, configure_plugin
 from tests.e2e.stash_jobs import JobWatch, run_plugin_task, watch_job
 from tests.e2e.stash_log import LogEntry, log_size, plugin_entries, wait_for_message
@@ -216,10 +217,12 @@ def test_stash_loads_the_installed_plugin_with_its_tasks_and_settings(listed_plu
     assert plugin["id"] == PLUGIN_ID
     assert plugin["version"] == checkout_manifest().version
     assert plugin["enabled"] is True
-    assert [task["name"] for task in plugin["tasks"]] == [SYNC_TASK_NAME, FULL_REPORT_TASK_NAME]
+    assert [task["name"] for task in plugin["tasks"]] == [SYNC_TASK_NAME, FULL_REPORT_TASK_NAME, REMATCH_TASK_NAME]
+    assert [(hook["name"], hook["hooks"]) for hook in plugin["hooks"]] == [
+        ("Follow tag changes", ["Tag.Create.Post", "Tag.Update.Post", "Tag.Merge.Post"])]
     settings = {setting["name"]: setting["type"] for setting in plugin["settings"]}
     assert settings == {"syncDryRun": "BOOLEAN", "syncEndpoint": "STRING", "syncCreateMissing": "BOOLEAN",
-                        "syncSkipOrganized": "BOOLEAN"}
+                        "syncSkipOrganized": "BOOLEAN", "syncFollowTagChanges": "BOOLEAN"}
 
 
 # -- the installed copy runs -------------------------------------------------------------
