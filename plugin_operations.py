@@ -1,18 +1,23 @@
 """The operations tagManager's page calls through Stash's `runPluginOperation`:
 
-- `unmatched_tags` {report?}: the StashDB tags a report's scenes lacked because no local tag
-  matched them, most scenes first, each with up to five suggested local tags;
+- `unmatched_tags` {report?, offset?, limit?, text?, category?}: one page of the StashDB tags
+  a report's scenes lacked because no local tag matched them, most scenes first, each with
+  its scene count and up to five suggested local tags (unmatched_listing.py);
+- `tag_scenes` {stashdb_ids, report?}: the report's scenes that lacked any of those tags;
 - `link_tag` {stashdb_id, tag_id, add_alias?, replace?}: a local tag gains the StashID;
 - `create_tags` {stashdb_ids, parent_from_category?, report?}: local tags made from StashDB's;
 - `exclude_tag` {name}: one pattern for exactly that name in Stash's exclude patterns;
 - `undo_run` {report, dry_run?}: remove from each scene exactly the tags that live run added
   (a preview unless dry_run is false; run_undo.py);
 - `list_runs` {}: the newest report folders, for the page's undo buttons;
+- `pin_matches` {report?, dry_run?}: local tags that match a report's StashDB tags by name or
+  alias gain their StashIDs (a preview unless dry_run is false; tag_pinning.py);
 - `run_mode` {}: whether the sync task would run dry or live, and why (tag_manager.py
   answers it from the settings alone: it needs no stash-box).
 
 Every argument is checked before anything is asked or written (`parse_operation_args`); a
 refusal raises ConfigError, whose text names the problem and becomes the `error` answer.
+The three write operations run one at a time (`operation_lock`, in the plugin's data folder).
 """
 from __future__ import annotations
 
@@ -21,31 +26,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from report_reader import ReportNotFound, choose_report, read_summary, read_unmatched, report_folders
+from operation_lock import OperationLockTimeout, operation_lock
+from report_memory import choose_memory
+from report_reader import ReportNotFound, choose_report, read_stashdb_tags, read_summary, report_folders
 from run_config import ConfigError, boolean_value, exclude_patterns, is_stash_id, listed_items
 from stashdb_api import StashDBAuthError, StashDBError
 from stashdb_tag import StashDBTag
-from tag_matching import TagCache, TagExcluder, id_order, match_stashdb_tag_to_local
+from tag_matching import TagCache
+from tag_pinning import pin_matches
 from tag_resolution import (GLOBAL_PATTERNS_NOTE, SKIPPED, ResolutionError, TagCreation, TagCreator,
                             exclude_tag, link_tag)
-from tag_suggestions import SuggestionIndex
 from run_undo import UNDO_LABEL, UndoRefused, undo_run
+from unmatched_listing import MAX_PAGE_SIZE, tag_scenes, unmatched_tags
 
 log = logging.getLogger("tagManager.operations")
 
 UNMATCHED_TAGS, LINK_TAG, CREATE_TAGS, EXCLUDE_TAG = "unmatched_tags", "link_tag", "create_tags", "exclude_tag"
-RUN_MODE, UNDO_RUN, LIST_RUNS = "run_mode", "undo_run", "list_runs"
+RUN_MODE, TAG_SCENES, UNDO_RUN, LIST_RUNS, PIN_MATCHES = (
+    "run_mode", "tag_scenes", "undo_run", "list_runs", "pin_matches")
 MAX_RUNS_LISTED = 50
 OPERATION_ARGS = {  # mode -> (required, optional)
-    UNMATCHED_TAGS: ((), ("report",)),
+    UNMATCHED_TAGS: ((), ("report", "offset", "limit", "text", "category")),
     LINK_TAG: (("stashdb_id", "tag_id"), ("add_alias", "replace", "report")),
     CREATE_TAGS: (("stashdb_ids",), ("parent_from_category", "report")),
     EXCLUDE_TAG: (("name",), ()),
     RUN_MODE: ((), ()),
+    TAG_SCENES: (("stashdb_ids",), ("report",)),
     UNDO_RUN: (("report",), ("dry_run",)),
     LIST_RUNS: ((), ()),
+    PIN_MATCHES: ((), ("report", "dry_run")),
 }
 OPERATION_MODES = tuple(OPERATION_ARGS)
+WRITE_MODES = (LINK_TAG, CREATE_TAGS, EXCLUDE_TAG, UNDO_RUN, PIN_MATCHES)   # one at a time, under the operation lock
 MAX_IDS_PER_CALL = 1000
 
 
@@ -58,6 +70,7 @@ class OperationContext:
     endpoint: str
     report_dir: Path
     make_stashdb: Callable[[], Any]   # the StashDB client, built only when StashDB must be asked
+    data_dir: Path | None = None      # the plugin's data folder, where the write operations' lock is
 
 
 # -- arguments -----------------------------------------------------------------------
@@ -114,50 +127,49 @@ def report_name(name: str, value: Any) -> str:
     return text
 
 
+def _offset(name: str, value: Any) -> int:
+    return _whole_number(name, value, 0, 10**9)
+
+
+def _page_size(name: str, value: Any) -> int:
+    return _whole_number(name, value, 1, MAX_PAGE_SIZE)
+
+
+def _whole_number(name: str, value: Any, low: int, high: int) -> int:
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    return int(text)
+
+
+def _filter_text(name: str, value: Any) -> str:
+    """A filter's text: empty filters nothing out (it narrows, never widens, a listing)."""
+    if not isinstance(value, str) or len(value) > 500:
+        raise ConfigError(f"{name} must be a text of at most 500 characters, not {value!r}"[:300])
+    return value.strip()
+
+
 _ARG_PARSERS = {
-    "report": report_name, "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": stashdb_id_list,
-    "add_alias": boolean_value, "replace": boolean_value, "dry_run": boolean_value, "parent_from_category": boolean_value, "name": _text,
+    "report": report_name, "offset": _offset, "limit": _page_size, "text": _filter_text, "category": _filter_text,
+    "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": stashdb_id_list, "name": _text,
+    "add_alias": boolean_value, "replace": boolean_value, "dry_run": boolean_value, "parent_from_category": boolean_value,
 }
 
 
 # -- the operations ------------------------------------------------------------------
 
 def run_operation(mode: str, args: dict, context: OperationContext) -> dict:
-    """Carry out one parsed operation; ConfigError when it cannot be done (nothing written)."""
+    """Carry out one parsed operation, a write under the operation lock; ConfigError when
+    it cannot be done (nothing written)."""
     try:
-        return _OPERATIONS[mode](args, context)
-    except (ResolutionError, ReportNotFound, UndoRefused) as exc:
+        if mode not in WRITE_MODES:
+            return _OPERATIONS[mode](args, context)
+        if context.data_dir is None:
+            raise ValueError(f"{mode} needs the plugin's data folder for its lock")
+        with operation_lock(context.data_dir, mode):
+            return _OPERATIONS[mode](args, context)
+    except (ResolutionError, ReportNotFound, OperationLockTimeout, UndoRefused) as exc:
         raise ConfigError(f"{mode}: {exc}") from None
-
-
-def unmatched_tags(args: dict, context: OperationContext) -> dict:
-    folder = choose_report(context.report_dir, context.endpoint, args.get("report"))
-    report = read_unmatched(folder)
-    local_tags = context.local.all_tags()
-    cache, index = TagCache.from_tags(local_tags), SuggestionIndex(local_tags, context.endpoint)
-    excluder = TagExcluder(exclude_patterns(context.configuration))
-    rows, resolved = [], 0
-    for stashdb_id, scene_ids in report.scene_ids.items():
-        tag = report.tags.get(stashdb_id) or StashDBTag(stashdb_id, "")
-        if excluder.excludes(tag.name) or match_stashdb_tag_to_local(
-                {"id": stashdb_id, "name": tag.name}, cache, context.endpoint) is not None:
-            resolved += 1
-            continue
-        rows.append(_unmatched_row(tag, sorted(set(scene_ids), key=id_order)))
-    rows.sort(key=lambda row: (-row["scenes"], row["name"].casefold(), row["stashdb_id"]))
-    for row in rows:
-        row["suggestions"] = [s.as_dict() for s in index.suggest(row["name"], row["aliases"])]
-    summary = report.summary or {}
-    log.info("unmatched_tags: %d StashDB tags from report %s (%d resolved since)", len(rows), folder.name, resolved)
-    return {"report": folder.name, "endpoint": folder.endpoint, "finished_at": summary.get("finished_at"),
-            "dry_run": folder.run.get("dry_run"), "summary": report.summary, "resolved_since_report": resolved,
-            "tags": rows, "rematch_scenes": report.rematch}
-
-
-def _unmatched_row(tag: StashDBTag, scene_ids: list[str]) -> dict:
-    return {"stashdb_id": tag.stashdb_id, "name": tag.name, "description": tag.description,
-            "aliases": list(tag.aliases), "category": tag.category, "scenes": len(scene_ids),
-            "scene_ids": scene_ids}
 
 
 def link(args: dict, context: OperationContext) -> dict:
@@ -194,7 +206,7 @@ def create(args: dict, context: OperationContext) -> dict:
 
 
 def exclude(args: dict, context: OperationContext) -> dict:
-    answer = exclude_tag(context.local, context.configuration, args["name"])
+    answer = exclude_tag(context.local, args["name"])
     log.info("exclude_tag: %r %s (%s)", args["name"], f"now excluded by {answer['pattern']!r}" if answer["written"]
              else f"already excluded by {answer['already_excluded_by']!r}", GLOBAL_PATTERNS_NOTE)
     return answer
@@ -203,6 +215,12 @@ def exclude(args: dict, context: OperationContext) -> dict:
 def undo(args: dict, context: OperationContext) -> dict:
     folder = choose_report(context.report_dir, context.endpoint, args["report"])
     return undo_run(context.local, folder, dry_run=args.get("dry_run", True), report_dir=context.report_dir)
+
+
+def pin(args: dict, context: OperationContext) -> dict:
+    folder = choose_memory(context.report_dir, context.endpoint, args.get("report"))
+    return pin_matches(context.local, folder, endpoint=context.endpoint,
+                       exclude_patterns=exclude_patterns(context.configuration), dry_run=args.get("dry_run", True))
 
 
 def list_runs(args: dict, context: OperationContext) -> dict:
@@ -222,8 +240,8 @@ def _run_row(folder, undone_by: str | None) -> dict:
             "tags_added": summary.get("tags_added"), "undone_by": undone_by}
 
 
-_OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, LINK_TAG: link, CREATE_TAGS: create, EXCLUDE_TAG: exclude,
-               UNDO_RUN: undo, LIST_RUNS: list_runs}
+_OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, TAG_SCENES: tag_scenes, LINK_TAG: link, CREATE_TAGS: create,
+               EXCLUDE_TAG: exclude, UNDO_RUN: undo, LIST_RUNS: list_runs, PIN_MATCHES: pin}
 
 
 # -- StashDB tag details: the report first, StashDB for the rest ----------------------
@@ -231,7 +249,7 @@ _OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, LINK_TAG: link, CREATE_TAGS: crea
 def stashdb_tags_by_id(ids: list[str], report_name: str | None, context: OperationContext) -> dict[str, Any]:
     """Per id: its StashDBTag, or a text saying why there is none (unknown to StashDB)."""
     try:
-        known = read_unmatched(choose_report(context.report_dir, context.endpoint, report_name)).tags
+        known = read_stashdb_tags(choose_report(context.report_dir, context.endpoint, report_name), set(ids))
     except ReportNotFound:
         if report_name is not None:
             raise

@@ -9,14 +9,14 @@ StashDB request.
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from report_reader import ReportFolder, ReportNotFound, report_folders, scene_rows
-from run_report import SCENES_JSON_FILE, STASHDB_TAGS_FIELD, VOCABULARY_FILE
+from report_reader import (ReportFolder, ReportNotFound, distinct_scene_rows, json_lines, named_report,
+                           report_folders)
+from run_report import MAX_VOCABULARY, STASHDB_TAGS_FIELD, VOCABULARY_FILE
 
 log = logging.getLogger("tagManager.memory")
 
@@ -68,10 +68,7 @@ def choose_memory(parent: Path, endpoint: str, name: str | None = None) -> Repor
     """The report called `name`, else the newest report for `endpoint` that covered the library."""
     folders = report_folders(parent)
     if name is not None:
-        named = [f for f in folders if f.name == name]
-        if not named:
-            raise ReportNotFound(f"no report named {name!r} in {parent}")
-        return named[0]
+        return named_report(folders, parent, name)
     for folder in folders:
         if folder.endpoint == endpoint and covers_library(folder):
             return folder
@@ -80,10 +77,10 @@ def choose_memory(parent: Path, endpoint: str, name: str | None = None) -> Repor
 
 
 def read_memory(folder: ReportFolder) -> ReportMemory:
-    memory = ReportMemory(folder, vocabulary=read_vocabulary(folder.path / VOCABULARY_FILE))
-    for row in scene_rows(folder.path / SCENES_JSON_FILE):
-        scene_id, stashdb_id, numbers = row.get("scene_id"), row.get("stashdb_id"), row.get(STASHDB_TAGS_FIELD)
-        if not (isinstance(scene_id, str) and isinstance(stashdb_id, str) and isinstance(numbers, list)):
+    memory = ReportMemory(folder, vocabulary=read_vocabulary(folder))
+    for scene_id, row in distinct_scene_rows(folder):
+        stashdb_id, numbers = row.get("stashdb_id"), row.get(STASHDB_TAGS_FIELD)
+        if not (isinstance(stashdb_id, str) and isinstance(numbers, list)):
             continue
         memory.tags_by_stashdb_scene[stashdb_id] = tuple(n for n in numbers if type(n) is int)
         memory.scene_ids.append(scene_id)
@@ -94,29 +91,16 @@ def read_memory(folder: ReportFolder) -> ReportMemory:
     return memory
 
 
-def read_vocabulary(path: Path) -> list[tuple[str, str]]:
-    """`stashdb_vocabulary.jsonl` as a list indexed by number; unreadable lines are left out
-    (their number then names nothing)."""
+def read_vocabulary(folder: ReportFolder) -> list[tuple[str, str]]:
+    """`stashdb_vocabulary.jsonl` as a list indexed by number; unreadable lines are skipped
+    with a warning (their number then names nothing)."""
     vocabulary: dict[int, tuple[str, str]] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return []
-    for line in lines:
-        entry = _json_object(line)
-        if entry and type(entry.get("i")) is int and isinstance(entry.get("id"), str) \
+    for entry in json_lines(folder.path / VOCABULARY_FILE, f"report {folder.name}"):
+        if type(entry.get("i")) is int and 0 <= entry["i"] < MAX_VOCABULARY and isinstance(entry.get("id"), str) \
                 and isinstance(entry.get("name"), str):
             vocabulary[entry["i"]] = (entry["id"], entry["name"])
     size = max(vocabulary, default=-1) + 1
     return [vocabulary.get(number, ("", "")) for number in range(size)]
-
-
-def _json_object(line: str) -> dict | None:
-    try:
-        value = json.loads(line)
-    except (ValueError, RecursionError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 class RememberedStashDB:

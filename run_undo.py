@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from report_reader import ReportFolder, scene_rows
-from run_report import ADDED_IDS_FIELD, SCENES_JSON_FILE, RunReport
+from report_reader import ReportFolder, distinct_scene_rows
+from run_report import ADDED_IDS_FIELD, RunReport
 from stash_local import StashAuthError, StashLocalError
 from tag_matching import TagCache
 
@@ -55,9 +55,9 @@ def check_undoable(folder: ReportFolder) -> None:
 
 def added_by_run(folder: ReportFolder) -> Iterator[tuple[str, list[str]]]:
     """(scene id, the tag ids the run added to it) for each scene it changed."""
-    for row in scene_rows(folder.path / SCENES_JSON_FILE):
-        scene_id, added = row.get("scene_id"), row.get(ADDED_IDS_FIELD)
-        if isinstance(scene_id, str) and isinstance(added, list):
+    for scene_id, row in distinct_scene_rows(folder):
+        added = row.get(ADDED_IDS_FIELD)
+        if isinstance(added, list):
             tag_ids = [tag_id for tag_id in added if isinstance(tag_id, str)]
             if tag_ids:
                 yield scene_id, tag_ids

@@ -110,6 +110,12 @@ query TagManagerConfiguration($plugin_ids: [ID!]) {
 }
 """
 
+EXCLUDE_PATTERNS_QUERY = """
+query TagManagerExcludePatterns {
+  configuration { scraping { excludeTagPatterns } }
+}
+"""
+
 # Everything a merge-safe tag update must keep, read back from each tag read or write.
 LOCAL_TAG_FRAGMENT = """
 fragment TagManagerLocalTagFields on Tag {
@@ -122,6 +128,13 @@ query TagManagerFindTag($id: ID!) {
   findTag(id: $id) { ...TagManagerLocalTagFields }
 }
 """ + LOCAL_TAG_FRAGMENT
+
+TAG_LOOKUP_QUERY = """
+query TagManagerTagLookup($tag_filter: TagFilterType, $filter: FindFilterType) {
+  findTags(tag_filter: $tag_filter, filter: $filter) { tags { ...TagManagerLocalTagFields } }
+}
+""" + LOCAL_TAG_FRAGMENT
+TAG_LOOKUP_PAGE_SIZE = 25   # a name or a StashID is held by one tag; a few more if legacy duplicates exist
 
 TAG_CREATE_MUTATION = """
 mutation TagManagerTagCreate($input: TagCreateInput!) {
@@ -170,9 +183,11 @@ mutation TagManagerQueueTask($plugin_id: ID!, $task_name: String!, $description:
 
 ALL_QUERY_DOCUMENTS = (
     FIND_TAG_QUERY,
+    TAG_LOOKUP_QUERY,
     TAG_CREATE_MUTATION,
     TAG_UPDATE_MUTATION,
     CONFIGURE_SCRAPING_MUTATION,
+    EXCLUDE_PATTERNS_QUERY,
     FIND_TAGS_QUERY,
     SCENE_IDS_WITH_STASH_ID_QUERY,
     SCENES_BY_IDS_QUERY,
@@ -195,6 +210,11 @@ class StashAuthError(StashLocalError):
 
 class StashUnavailable(StashLocalError):
     """No usable answer that a later try may get: a timeout, a dropped connection, a 5xx."""
+
+
+class StashWriteUncertain(StashUnavailable):
+    """A write whose answer was lost (a timeout, a dropped connection, a 5xx): Stash may or
+    may not have applied it. Not retried: the caller looks at Stash to find out."""
 
 
 class TimeoutHTTPAdapter(HTTPAdapter):
@@ -414,8 +434,31 @@ class LocalStash:
 
     def create_tag(self, tag_input: dict) -> dict:
         """`tagCreate`: one transaction; Stash's refusal (a name or alias another tag holds)
-        raises StashLocalError with Stash's own message."""
-        return self._tag_write("tagCreate", TAG_CREATE_MUTATION, tag_input)
+        raises StashLocalError with Stash's own message. Sent once: a lost answer raises
+        StashWriteUncertain, since Stash may have created the tag (a second create would be
+        refused as a duplicate, or worse, succeed twice)."""
+        try:
+            return self._tag_write("tagCreate", TAG_CREATE_MUTATION, tag_input, retry_waits=())
+        except StashUnavailable as exc:
+            raise StashWriteUncertain(f"{exc}; Stash may have created the tag") from None
+
+    def tags_with_stash_id(self, endpoint: str, stash_id: str) -> list[dict]:
+        """The tags holding the StashID {endpoint, stash_id} (Stash compares the id with
+        LIKE: only exact holders are returned)."""
+        criterion = {"endpoint": endpoint, "stash_id": stash_id, "modifier": "EQUALS"}
+        tags = self._tag_lookup({"stash_id_endpoint": criterion})
+        return [tag for tag in tags if any(sid.get("endpoint") == endpoint and sid.get("stash_id") == stash_id
+                                           for sid in tag.get("stash_ids") or [])]
+
+    def tags_named(self, name: str) -> list[dict]:
+        """The tags Stash finds by this name (SQLite LIKE: ASCII case aside, `%` and `_`
+        wildcards); the caller decides which of them is the one it means."""
+        return self._tag_lookup({"name": {"value": name, "modifier": "EQUALS"}})
+
+    def _tag_lookup(self, tag_filter: dict) -> list[dict]:
+        variables = {"tag_filter": tag_filter,
+                     "filter": {"per_page": TAG_LOOKUP_PAGE_SIZE, "sort": "id", "direction": "ASC"}}
+        return self._graphql("findTags", TAG_LOOKUP_QUERY, variables)["findTags"]["tags"]
 
     def update_tag(self, tag_input: dict) -> dict:
         """`tagUpdate`. Every list it is given (aliases, stash_ids, parent_ids) REPLACES the
@@ -437,14 +480,21 @@ class LocalStash:
         variables = {"plugin_id": plugin_id, "task_name": task_name, "description": description, "args_map": args}
         return str(self._graphql("runPluginTask", RUN_PLUGIN_TASK_MUTATION, variables)["runPluginTask"])
 
-    def _tag_write(self, operation: str, mutation: str, tag_input: dict) -> dict:
+    def _tag_write(self, operation: str, mutation: str, tag_input: dict,
+                   retry_waits: Sequence[float] | None = None) -> dict:
         creating = operation == "tagCreate"
         with self.own_tag_writes.writing(tag_id=None if creating else tag_input["id"],
                                          name=tag_input.get("name") if creating else None):
-            tag = self._graphql(operation, mutation, {"input": tag_input})[operation]
+            body = self._post(operation, mutation, {"input": tag_input}, retry_waits)
+        tag = _graphql_data(operation, body)[operation]
         if not isinstance(tag, dict) or tag.get("id") is None:
             raise StashLocalError(f"Stash {operation}: no tag in answer")
         return tag
+
+    def exclude_tag_patterns(self) -> list[str]:
+        """Stash's exclude tag patterns as they are now (a read just before a write)."""
+        scraping = self._graphql("configuration", EXCLUDE_PATTERNS_QUERY, {})["configuration"].get("scraping") or {}
+        return [p for p in scraping.get("excludeTagPatterns") or [] if isinstance(p, str)]
 
     def set_exclude_tag_patterns(self, patterns: Sequence[str]) -> list[str]:
         """`configureScraping` with the whole list (it replaces it); returns the list Stash kept."""
@@ -457,10 +507,13 @@ class LocalStash:
     def _graphql(self, operation: str, query: str, variables: dict) -> dict:
         return _graphql_data(operation, self._post(operation, query, variables))
 
-    def _post(self, operation: str, query: str, variables: dict) -> dict:
-        """The decoded answer of an HTTP 200, retried after 1, 2 and 4 s while Stash is
-        unavailable; StashLocalError for anything else. Safe for writes too: they only add."""
-        for wait in (*self.retry_waits, None):
+    def _post(self, operation: str, query: str, variables: dict,
+              retry_waits: Sequence[float] | None = None) -> dict:
+        """The decoded answer of an HTTP 200, retried while Stash is unavailable after the
+        call's `retry_waits`, else the client's (1, 2 and 4 s; none for the hook's client);
+        StashLocalError for anything else. Safe for the writes that repeat without harm (adding tags to scenes, replacing a
+        tag's lists or the exclude patterns with the same lists); a create passes no waits."""
+        for wait in (*(self.retry_waits if retry_waits is None else retry_waits), None):
             try:
                 return self._post_once(operation, query, variables)
             except StashUnavailable as exc:

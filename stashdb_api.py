@@ -177,6 +177,11 @@ class StashDBError(Exception):
         self.retry_after = retry_after  # seconds the server asked us to wait, when it did
 
 
+class StashDBAnswerTooLarge(StashDBError):
+    """The answer passed MAX_ANSWER_BYTES: asking the same again cannot help; asking about
+    fewer scenes at once may."""
+
+
 class StashDBAuthError(StashDBError):
     """The API key is missing, wrong or lacks the rights (HTTP 401, "not authorized")."""
 
@@ -440,10 +445,23 @@ class StashDBClient:
         variable each, every field's answer checked on its own (`_per_alias`)."""
         results: list[dict | StashDBError | None] = []
         for chunk in chunks([str(value) for value in ids], MAX_SCENES_PER_REQUEST):
+            results.extend(self._find_chunk_by_ids(operation, build_query, alias, check, chunk))
+        return results
+
+    def _find_chunk_by_ids(self, operation: str, build_query: Callable[[int], str], alias: Callable[[int], str],
+                           check: Callable[[str, Any, int], dict], chunk: Sequence[str]) -> list:
+        """One request's answers; an answer over the byte cap is asked again in two halves,
+        so that it fails only the ids whose own answer is too large."""
+        try:
             answer = self._execute(operation, build_query(len(chunk)),
                                    {scene_id_variable(i): value for i, value in enumerate(chunk)})
-            results.extend(self._per_alias(operation, answer, [alias(i) for i in range(len(chunk))], check))
-        return results
+        except StashDBAnswerTooLarge as too_large:
+            if len(chunk) == 1:
+                return [too_large]
+            half = len(chunk) // 2
+            return [*self._find_chunk_by_ids(operation, build_query, alias, check, chunk[:half]),
+                    *self._find_chunk_by_ids(operation, build_query, alias, check, chunk[half:])]
+        return self._per_alias(operation, answer, [alias(i) for i in range(len(chunk))], check)
 
     def _per_alias(self, operation: str, answer: _Answer, aliases: list[str],
                    check: Callable[[str, Any, int], dict]) -> list[dict | StashDBError | None]:
@@ -545,7 +563,7 @@ class StashDBClient:
             try:
                 response = self._send_once(operation, payload)
             except StashDBError as failure:  # a timeout or a dropped connection
-                if retry > MAX_RETRIES:
+                if retry > MAX_RETRIES or isinstance(failure, StashDBAnswerTooLarge):
                     raise
                 self._wait_before_retry(str(failure), retry, 0.0)
                 continue
@@ -599,7 +617,7 @@ class StashDBClient:
             body += chunk
             if len(body) > MAX_ANSWER_BYTES:
                 detail = f"answer larger than {MAX_ANSWER_BYTES:,} bytes, not read"
-                raise self._error(StashDBError, operation, detail, response.status_code)
+                raise self._error(StashDBAnswerTooLarge, operation, detail, response.status_code)
         return bytes(body)
 
     def _headers(self) -> dict:

@@ -35,7 +35,6 @@ from report_memory import choose_memory, read_vocabulary
 from report_reader import ReportNotFound
 from run_config import (ConfigError, choose_stash_box, endpoint_from_settings, exclude_patterns,
                         follow_tag_changes_from_settings, plugin_settings, run_mode_from_settings)
-from run_report import VOCABULARY_FILE
 from tag_matching import TagCache, TagExcluder, like_key, like_pattern, match_stashdb_tag_to_local
 
 log = logging.getLogger("tagManager.hook")
@@ -128,7 +127,7 @@ def decide_with_stash(change: TagChange, local, data_dir: Path, redactor: Secret
     tag = local.find_tag(change.tag_id)
     if tag is None:
         return {"job_id": None, "reason": f"tag {change.tag_id} no longer exists"}
-    won = stashdb_tags_won(local, tag, read_vocabulary(report.path / VOCABULARY_FILE), endpoint,
+    won = stashdb_tags_won(local, tag, read_vocabulary(report), endpoint,
                            TagExcluder(exclude_patterns(configuration)))
     if not won:
         return {"job_id": None, "reason": f"tag {tag['name']!r} wins no StashDB tag of report {report.name}"}

@@ -107,11 +107,13 @@ def overrides_from_task_args(mode: str, args: Mapping[str, Any], connection: Map
 
 
 def plugin_data_dir(connection: Mapping[str, Any]) -> Path:
-    """The plugin's files go beside Stash's configuration: <config dir>/plugin_data/tagManager."""
-    return Path(connection.get("Dir") or ".") / "plugin_data" / PLUGIN_ID
+    """The plugin's folder beside Stash's configuration: <config dir>/plugin_data/tagManager."""
+    base = connection.get("Dir") or "."
+    return Path(base) / "plugin_data" / PLUGIN_ID
 
 
 def plugin_report_dir(connection: Mapping[str, Any]) -> Path:
+    """Reports go in the plugin's data folder: <config dir>/plugin_data/tagManager/reports."""
     return plugin_data_dir(connection) / "reports"
 
 
@@ -212,7 +214,7 @@ def run_operation_mode(mode: Any, args: dict, connection: dict, redactor: Secret
         return run_mode_from_settings(settings).as_dict()
     box = resolve_stash_box(general.get("stashBoxes"), settings, Overrides())
     context = OperationContext(local, configuration, box.endpoint, plugin_report_dir(connection),
-                               lambda: make_stashdb_client(box))
+                               lambda: make_stashdb_client(box), plugin_data_dir(connection))
     return run_operation(mode, parsed, context)
 
 
@@ -435,7 +437,8 @@ def sync_with_report(local, stashdb, settings, on_progress, overrides: Overrides
                      for name, count in stats.top_unmatched(limit=None)]
         folder = report.finish(stats.as_dict(), unmatched)
         stats.report_incomplete = report.incomplete
-        if folder is not None:
+        prune_old_reports(overrides.report_dir, folder)
+        if folder is not None:  # the log's last line says where the report is
             state = "incomplete: " + report.incomplete if report.incomplete else \
                 "scenes.csv, scenes.json, unmatched_tags.csv, summary.json"
             log.info("Report: %s (%s)", folder.resolve(), state)
@@ -456,6 +459,16 @@ def run_info(settings, overrides: Overrides, memory) -> dict:
     if memory is not None:  # a re-match repeats an older memory, for the scenes it covers
         info.update(kind="rematch", targeted=True, covers_library=False, source_report=memory.folder.name)
     return info
+
+
+def prune_old_reports(report_dir: Path, current: Path | None) -> None:
+    """report_retention's rule, after a run; whatever goes wrong there, the run's answer stands."""
+    from report_retention import prune_reports
+
+    try:
+        prune_reports(report_dir, current)
+    except Exception as exc:  # noqa: BLE001 - pruning is housekeeping, never the run's failure
+        log.warning("Old reports were not pruned (%s: %s)", type(exc).__name__, exc)
 
 
 def resolve_stash_box(stash_boxes: Any, settings: Mapping[str, Any], overrides: Overrides) -> StashBox:

@@ -7,7 +7,10 @@ Stash's rules, kept here so that Stash never has to refuse a write we send:
   and aliases;
 - `tagUpdate` REPLACES every list it is given: the tag is read just before, its lists are
   merged, and the merged lists are written, so no alias or StashID is lost;
-- `configureScraping` replaces the exclude-pattern list: read, append, write.
+- `configureScraping` replaces the exclude-pattern list: read, append, write;
+- after such a write the tag (or the list) is read again, and written again when another
+  client's write, made from an older read, undid ours;
+- a `tagCreate` whose answer is lost may have landed: the tag is looked for, not created again.
 
 Every change is one request, complete or not done at all.
 """
@@ -18,13 +21,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping
 
 from go_regexp import go_quote_meta
-from stash_local import StashAuthError, StashLocalError
+from stash_local import StashAuthError, StashLocalError, StashWriteUncertain
 from stashdb_tag import StashDBTag
 from tag_matching import TagCache, TagExcluder, like_key, match_stashdb_tag_to_local
 
 log = logging.getLogger("tagManager.resolve")
 
 CREATED, WOULD_CREATE, SKIPPED, FAILED = "created", "would_create", "skipped", "failed"
+WRITE_ATTEMPTS = 3   # a tag's lists or the exclude patterns, written again when another write undid ours
 GLOBAL_PATTERNS_NOTE = ("Stash's exclude tag patterns are global: they also apply to Identify and to the "
                         "scene Tagger (Settings > Metadata Providers > Scraping)")
 
@@ -139,10 +143,10 @@ class TagCreator:
         return self._write(tag, plan, parent)
 
     def _write(self, tag: StashDBTag, plan: NewTagPlan, parent: dict | None) -> TagCreation:
-        created, refusal = self._create(plan.tag_input)
+        created, note = self._create(plan.tag_input)
         if created is None:
-            return TagCreation(tag.stashdb_id, tag.name, FAILED, refusal, parent=parent)
-        return TagCreation(tag.stashdb_id, tag.name, CREATED, tag_id=str(created["id"]),
+            return TagCreation(tag.stashdb_id, tag.name, FAILED, note, parent=parent)
+        return TagCreation(tag.stashdb_id, tag.name, CREATED, note, tag_id=str(created["id"]),
                            aliases=list(created.get("aliases") or []), dropped_aliases=plan.dropped_aliases,
                            parent=parent)
 
@@ -160,16 +164,55 @@ class TagCreator:
         return {"tag_id": str(created["id"]), "name": category, "created": True}
 
     def _create(self, tag_input: dict) -> tuple[dict | None, str]:
-        """Stash's new tag, added to the cache; or None and why Stash refused it. An
-        expired session is no refusal: it stops whoever asked."""
+        """Stash's new tag, added to the cache, and a note; or None and why there is none.
+        An expired session is no refusal: it stops whoever asked."""
         try:
-            created = self.local.create_tag(tag_input)
+            created, note = self.local.create_tag(tag_input), ""
+        except StashAuthError:
+            raise
+        except StashWriteUncertain as exc:
+            created, note = self._after_lost_answer(tag_input, exc)
+        except StashLocalError as exc:
+            return None, f"Stash refused it: {exc}"
+        if created is not None and self.cache.get_name(str(created["id"])) is None:
+            self.cache.add(created)
+        return created, note
+
+    def _after_lost_answer(self, tag_input: dict, lost: StashWriteUncertain) -> tuple[dict | None, str]:
+        """The create's answer was lost, and Stash may have carried it out: look for the
+        tag (by StashID, then by name) rather than sending the create a second time."""
+        name = tag_input["name"]
+        try:
+            found, reason = find_created_tag(self.local, tag_input)
         except StashAuthError:
             raise
         except StashLocalError as exc:
-            return None, f"Stash refused it: {exc}"
-        self.cache.add(created)
-        return created, ""
+            return None, (f"Stash's answer was lost ({lost}) and looking for the tag failed too ({exc}): "
+                          f"check whether Stash has a tag {name!r} before trying again")
+        if found is None:
+            return None, f"Stash's answer was lost ({lost}) and {reason}; try again"
+        log.warning("Stash's answer to creating tag %r was lost (%s); Stash has it: tag id %s", name, lost,
+                    found["id"])
+        return found, "Stash's answer was lost; the tag it created was found"
+
+
+def find_created_tag(local, tag_input: dict) -> tuple[dict | None, str]:
+    """The tag a `tagCreate` with `tag_input` made, or None and what Stash has instead: the
+    tag holding a StashID sent (one transaction wrote them with the name); with none sent,
+    the tag holding the name (Stash allows a name once)."""
+    stash_ids = tag_input.get("stash_ids") or []
+    for sid in stash_ids:
+        holders = local.tags_with_stash_id(sid["endpoint"], sid["stash_id"])
+        if holders:
+            return holders[0], ""
+    name = tag_input["name"]
+    named = [tag for tag in local.tags_named(name) if like_key(str(tag.get("name") or "")) == like_key(name)]
+    if named and not stash_ids:
+        return named[0], ""
+    if named:
+        return None, (f"local tag {named[0].get('name')!r} (id {named[0].get('id')}) has the name but not the "
+                      "StashID: it is not the tag asked for, so nothing was created")
+    return None, "Stash has no such tag: nothing was created"
 
 
 def log_creation(creation: TagCreation) -> None:
@@ -189,21 +232,62 @@ def log_creation(creation: TagCreation) -> None:
 
 # -- linking -------------------------------------------------------------------------
 
+@dataclass
+class LinkPlan:
+    """The tagUpdate that links a tag as asked (None: it already is), and what it decides."""
+
+    update: dict | None
+    already_linked: bool
+    replaced_stash_ids: list[str]
+    alias: str | None
+    alias_note: str
+
+
 def link_tag(local, cache: TagCache, tag: StashDBTag, tag_id: str, endpoint: str, *,
              add_alias: bool | None = None, replace: bool = False) -> dict:
     """Give local tag `tag_id` the StashID {endpoint, tag.stashdb_id}, keeping every other
-    StashID and alias (read, merge, write), and the StashDB name as an alias when asked or,
-    by default, when it differs from the local name and no tag holds it."""
-    current = local.find_tag(tag_id)
-    if current is None:
-        raise ResolutionError(f"Stash has no tag with id {tag_id!r}; nothing was written")
+    StashID and alias, and the StashDB name as an alias when asked or, by default, when it
+    differs from the local name and no tag holds it. The tag is read right before the write
+    and again after it: when an entry written is missing (someone else wrote the tag from an
+    older read), it is read, merged and written again, up to WRITE_ATTEMPTS times."""
+    first: LinkPlan | None = None
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        current = local.find_tag(tag_id)
+        if current is None:
+            raise ResolutionError(f"Stash has no tag with id {tag_id!r}; {_written_so_far(first)}")
+        try:
+            plan = plan_link(cache, current, tag, endpoint, add_alias, replace)
+        except ResolutionError as exc:
+            raise ResolutionError(f"{exc}; {_written_so_far(first)}") from None
+        first = first or plan
+        if plan.update is None:
+            return _link_answer(first, current, tag, written=attempt > 1)
+        local.update_tag(plan.update)
+        after = local.find_tag(tag_id) or {}
+        lost = _lost_tag_entries(plan.update, after)
+        if not lost:
+            return _link_answer(first, after, tag, written=True)
+        log.warning("Tag %s lost %s right after tagManager wrote it (another write from an older read); "
+                    "reading it again (attempt %d of %d)", tag_id, ", ".join(lost), attempt, WRITE_ATTEMPTS)
+    raise ResolutionError(f"tag {tag_id} kept changing while it was being linked: after {WRITE_ATTEMPTS} writes "
+                          f"it still lacks {', '.join(lost)}; check the tag in Stash")
+
+
+def _written_so_far(first: LinkPlan | None) -> str:
+    return "nothing was written" if first is None else \
+        "an earlier write of this link was overwritten by another change to the tag"
+
+
+def plan_link(cache: TagCache, current: Mapping[str, Any], tag: StashDBTag, endpoint: str,
+              add_alias: bool | None, replace: bool) -> LinkPlan:
+    """The merged lists to write to `current` (the tag as just read). Pure."""
     stash_ids = [dict(sid) for sid in current.get("stash_ids") or []]
     here = [sid for sid in stash_ids if sid.get("endpoint") == endpoint]
     others = [sid for sid in here if sid.get("stash_id") != tag.stashdb_id]
     if others and not replace:
         raise ResolutionError(
-            f"tag {current.get('name')!r} (id {tag_id}) is already linked to StashDB tag "
-            f"{others[0].get('stash_id')} for {endpoint}; send replace: true to replace that link. Nothing was written")
+            f"tag {current.get('name')!r} (id {current.get('id')}) is already linked to StashDB tag "
+            f"{others[0].get('stash_id')} for {endpoint}; send replace: true to replace that link")
     already = len(others) < len(here)
     merged = [sid for sid in stash_ids if sid not in others] if replace else stash_ids
     if not already:
@@ -214,15 +298,50 @@ def link_tag(local, cache: TagCache, tag: StashDBTag, tag_id: str, endpoint: str
         update["stash_ids"] = merged
     if alias:
         update["aliases"] = list(current.get("aliases") or []) + [alias]
-    written = local.update_tag(update) if len(update) > 1 else current
-    _check_kept(current, written, endpoint, tag.stashdb_id)
-    return {"tag_id": str(current["id"]), "tag_name": written.get("name"), "stashdb_id": tag.stashdb_id,
-            "stashdb_name": tag.name, "already_linked": already and not others,
-            "replaced_stash_ids": [sid.get("stash_id") for sid in others] if replace else [],
-            "alias_added": alias, "alias_note": alias_note, "aliases": list(written.get("aliases") or []),
+    return LinkPlan(update if len(update) > 1 else None, already and not others,
+                    [sid.get("stash_id") for sid in others] if replace else [], alias, alias_note)
+
+
+def read_tag(local, tag_id: str) -> dict:
+    """The tag as Stash has it now, with every list a merge-safe update must keep."""
+    current = local.find_tag(tag_id)
+    if current is None:
+        raise ResolutionError(f"Stash has no tag with id {tag_id!r}; nothing was written")
+    return current
+
+
+def write_tag(local, current: Mapping[str, Any], update: dict) -> Mapping[str, Any]:
+    """Send `update` (when it changes anything besides the id), then read the tag back:
+    every StashID and alias it wrote must be there, and every alias `current` had."""
+    if len(update) <= 1:
+        return current
+    local.update_tag(update)
+    after = local.find_tag(str(current["id"])) or {}
+    lost = _lost_tag_entries(update, after)
+    lost += [f"alias {a!r}" for a in current.get("aliases") or [] if a not in (after.get("aliases") or [])
+             and f"alias {a!r}" not in lost]
+    if lost:
+        raise ResolutionError(f"tag {current.get('id')} lacks {', '.join(lost)} right after tagManager wrote it")
+    return after
+
+
+def _lost_tag_entries(update: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """The StashIDs and aliases `update` wrote that the tag, read after, lacks."""
+    links = {(s.get("endpoint"), s.get("stash_id")) for s in after.get("stash_ids") or []}
+    lost = [f"StashID {s['stash_id']} ({s['endpoint']})" for s in update.get("stash_ids") or []
+            if (s.get("endpoint"), s.get("stash_id")) not in links]
+    aliases = set(after.get("aliases") or [])
+    return lost + [f"alias {alias!r}" for alias in update.get("aliases") or [] if alias not in aliases]
+
+
+def _link_answer(plan: LinkPlan, tag_now: Mapping[str, Any], tag: StashDBTag, written: bool) -> dict:
+    return {"tag_id": str(tag_now.get("id")), "tag_name": tag_now.get("name"), "stashdb_id": tag.stashdb_id,
+            "stashdb_name": tag.name, "already_linked": plan.already_linked,
+            "replaced_stash_ids": plan.replaced_stash_ids, "alias_added": plan.alias, "alias_note": plan.alias_note,
+            "aliases": list(tag_now.get("aliases") or []),
             "stash_ids": [{"endpoint": s.get("endpoint"), "stash_id": s.get("stash_id")}
-                          for s in written.get("stash_ids") or []],
-            "written": len(update) > 1}
+                          for s in tag_now.get("stash_ids") or []],
+            "written": written}
 
 
 def _alias_to_add(cache: TagCache, tag: Mapping[str, Any], stashdb_name: str,
@@ -241,14 +360,6 @@ def _alias_to_add(cache: TagCache, tag: Mapping[str, Any], stashdb_name: str,
     return alias, "added" if wanted else "added (the StashDB name differs from the local name)"
 
 
-def _check_kept(before: Mapping[str, Any], after: Mapping[str, Any], endpoint: str, stashdb_id: str) -> None:
-    """Stash answered the tag as it now is: the link is there, and no alias went missing."""
-    links = {(s.get("endpoint"), s.get("stash_id")) for s in after.get("stash_ids") or []}
-    lost = set(before.get("aliases") or []) - set(after.get("aliases") or [])
-    if (endpoint, stashdb_id) not in links or lost:
-        raise ResolutionError(f"Stash's answer for tag {before.get('id')} lacks the link or aliases {sorted(lost)}")
-
-
 # -- excluding -----------------------------------------------------------------------
 
 def exact_name_pattern(name: str) -> str:
@@ -257,17 +368,31 @@ def exact_name_pattern(name: str) -> str:
     return "^" + go_quote_meta(name) + "$"
 
 
-def exclude_tag(local, configuration: Mapping[str, Any], name: str) -> dict:
-    """Add the pattern for exactly `name` to Stash's exclude patterns, keeping every other."""
-    scraping = configuration.get("scraping") or {}
-    patterns = [p for p in scraping.get("excludeTagPatterns") or [] if isinstance(p, str)]
+def exclude_tag(local, name: str) -> dict:
+    """Add the pattern for exactly `name` to Stash's exclude patterns, keeping every other.
+    The list is read right before the write and again after it: when a pattern written is
+    missing (someone else wrote the list from an older read), read, merge and write again,
+    up to WRITE_ATTEMPTS times."""
     pattern = exact_name_pattern(name)
-    covering = next((p for p in patterns if TagExcluder([p]).excludes(name)), None)
-    if covering is not None:
-        return {"name": name, "pattern": pattern, "already_excluded_by": covering, "patterns": patterns,
-                "written": False, "note": GLOBAL_PATTERNS_NOTE}
-    kept = local.set_exclude_tag_patterns(patterns + [pattern])
-    if pattern not in kept or any(p not in kept for p in patterns):
-        raise ResolutionError("Stash did not keep the exclude patterns it was sent")
-    return {"name": name, "pattern": pattern, "already_excluded_by": None, "patterns": kept, "written": True,
-            "note": GLOBAL_PATTERNS_NOTE}
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        patterns = local.exclude_tag_patterns()
+        covering = next((p for p in patterns if TagExcluder([p]).excludes(name)), None)
+        if covering is not None:
+            ours = attempt > 1 and covering == pattern
+            return _exclude_answer(name, pattern, patterns, None if ours else covering, written=attempt > 1)
+        wanted = patterns + [pattern]
+        local.set_exclude_tag_patterns(wanted)
+        kept = local.exclude_tag_patterns()
+        lost = [p for p in wanted if p not in kept]
+        if not lost:
+            return _exclude_answer(name, pattern, kept, None, written=True)
+        log.warning("Stash's exclude patterns lost %s right after tagManager wrote them (another write from an "
+                    "older read); reading them again (attempt %d of %d)", lost, attempt, WRITE_ATTEMPTS)
+    raise ResolutionError(f"Stash's exclude patterns kept changing while {pattern!r} was added: after "
+                          f"{WRITE_ATTEMPTS} writes they still lack {lost}; check them in Settings > Metadata "
+                          "Providers > Scraping")
+
+
+def _exclude_answer(name: str, pattern: str, patterns: list[str], covering: str | None, written: bool) -> dict:
+    return {"name": name, "pattern": pattern, "already_excluded_by": covering, "patterns": patterns,
+            "written": written, "note": GLOBAL_PATTERNS_NOTE}

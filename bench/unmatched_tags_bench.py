@@ -1,14 +1,16 @@
-"""How long `unmatched_tags` takes on a 100,000-scene report, run as Stash runs it.
+"""What `unmatched_tags` and `tag_scenes` cost on a 100,000-scene report, run as Stash runs them.
 
-    python3 -m bench.unmatched_tags_bench [--scenes 100000] [--seed 1]
+    python3 -m bench.unmatched_tags_bench [--scenes 100000] [--tags-per-scene 20] [--seed 1]
 
 The simulated Stash holds a generated library's local tags (the real StashDB vocabulary
-when ../shared is there: about 1,700 local tags). A report of `--scenes` scenes is written
-with the plugin's own RunReport into Stash's config folder: each scene lacks 0 to 8 of
-the library's unmatched StashDB tags, drawn with the same popularity skew as scene tags.
-Then `tag_manager.py` runs the operation from stdin JSON, as runPluginOperation starts it,
-and the wall time is measured from process start to its answer. In-process timings of
-the two halves (reading the report, suggesting) follow, and one JSON line.
+when ../shared is there). A report of `--scenes` scenes is written with the plugin's own
+RunReport into Stash's config folder: each scene lacks `--tags-per-scene` distinct
+unmatched StashDB tags of the library, drawn with a popularity skew, and one scene in a
+hundred has a StashID StashDB does not know (a scene to re-match). Then `tag_manager.py`
+runs each operation in its own process, fed stdin JSON as runPluginOperation starts it;
+per operation: the wall time from process start to its end, the process's peak RSS
+(ru_maxrss from os.wait4, by a small launcher: see LAUNCHER) and the answer's bytes. `run_mode`,
+which reads no report, is the same process doing no work: the floor of the RSS.
 """
 from __future__ import annotations
 
@@ -19,15 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
-from plugin_operations import OperationContext, unmatched_tags
-from report_reader import choose_report, read_unmatched
 from run_report import RunReport
 from scene_tag_plan import UnmatchedTag
-from stash_local import LocalStash
 from stashdb_tag import StashDBTag
 from tests.simulators.launch import start_simulators
 from tests.simulators.library import generate_library
@@ -36,72 +34,119 @@ from tests.simulators.library_tags import MISSING, NEAR_MISS
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def write_report(reports: Path, endpoint: str, library, scenes: int, rng: random.Random) -> Path:
-    by_id = {tag.id: tag for tag in library.stashdb_tags}
-    unmatched = [tag.id for tag in library.stashdb_tags if library.tag_link_kinds[tag.id] in (MISSING, NEAR_MISS)]
-    details = {i: StashDBTag(i, by_id[i].name, by_id[i].description, by_id[i].aliases, by_id[i].category)
-               for i in unmatched}
+@dataclass
+class Measured:
+    label: str
+    wall_seconds: float
+    peak_rss_mb: float
+    answer_bytes: int
+    answer: dict
+
+
+def unmatched_details(library) -> list[StashDBTag]:
+    return [StashDBTag(tag.id, tag.name, tag.description, tag.aliases, tag.category)
+            for tag in library.stashdb_tags if library.tag_link_kinds[tag.id] in (MISSING, NEAR_MISS)]
+
+
+def write_report(reports: Path, endpoint: str, details: list[StashDBTag], scenes: int, per_scene: int,
+                 rng: random.Random) -> Path:
     report = RunReport(reports, label="sync", run_info={"endpoint": endpoint, "dry_run": False, "targeted": False})
     for scene_id in range(1, scenes + 1):
-        count = rng.randint(0, 8)
-        chosen = {unmatched[int(len(unmatched) * rng.random() ** 1.5)] for _ in range(count)}
-        report.scene(str(scene_id), f"Scene {scene_id:06d}", f"sdb-{scene_id}", "updated", ["Some Tag"], "",
-                     [UnmatchedTag(details[i].name, i, details[i]) for i in sorted(chosen)])
+        chosen: set[int] = set()
+        while len(chosen) < per_scene:
+            chosen.add(int(len(details) * rng.random() ** 1.5))
+        outcome = "not_found" if scene_id % 100 == 0 else "updated"
+        report.scene(str(scene_id), f"Scene {scene_id:06d}", f"sdb-{scene_id}", outcome, ["Some Tag"], "",
+                     [UnmatchedTag(details[i].name, details[i].stashdb_id, details[i]) for i in sorted(chosen)])
         if scene_id % 40 == 0:
             report.flush()
     report.finish({"endpoint": endpoint, "scenes_total": scenes}, [])
     return report.folder
 
 
-def run_operation(sims, stash_dir: Path) -> tuple[float, dict]:
+# A child inherits its parent's peak RSS through fork and exec (Linux keeps the old memory's
+# high-water mark in ru_maxrss), and this benchmark's own process is large: each plugin
+# process is therefore started by a small launcher, which reads its rusage from os.wait4.
+LAUNCHER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"wall_seconds": time.perf_counter() - started, "maxrss_kb": usage.ru_maxrss,
+               "exit_code": os.waitstatus_to_exitcode(status)}, out)
+"""
+
+
+def run_measured(sims, stash_dir: Path, label: str, args: dict) -> Measured:
+    """One plugin process, as Stash starts it: stdin JSON in, one JSON answer out."""
     stdin = {"server_connection": sims.server_connection(plugin_dir=str(REPO_ROOT), stash_dir=str(stash_dir)),
-             "args": {"mode": "unmatched_tags"}}
-    sims.stash.set_plugin_settings("tagManager", {"syncEndpoint": "StashDB"})
-    started = time.perf_counter()
-    process = subprocess.run([sys.executable, str(REPO_ROOT / "tag_manager.py")], input=json.dumps(stdin),
-                             capture_output=True, text=True, cwd=stash_dir, timeout=600, check=False)
-    if process.returncode != 0:
-        raise SystemExit(f"unmatched_tags failed: {process.stdout[-2000:]}")
-    return time.perf_counter() - started, json.loads(process.stdout)
+             "args": args}
+    with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as answered, \
+            tempfile.NamedTemporaryFile(suffix=".json") as figures:
+        given.write(json.dumps(stdin).encode("utf-8"))
+        given.seek(0)
+        subprocess.run([sys.executable, "-c", LAUNCHER, figures.name, sys.executable, str(REPO_ROOT / "tag_manager.py")],
+                       stdin=given, stdout=answered, stderr=subprocess.DEVNULL, cwd=stash_dir, check=True)
+        answered.seek(0)
+        body = answered.read()
+        measured = json.loads(Path(figures.name).read_text())
+    return Measured(label, measured["wall_seconds"], measured["maxrss_kb"] / 1024, len(body), json.loads(body))
+
+
+def measure_all(sims, stash_dir: Path, details: list[StashDBTag]) -> list[Measured]:
+    most = details[0].stashdb_id   # the skew makes the first tag the most frequent
+    runs = [("run_mode (no report read: the floor)", {"mode": "run_mode"}),
+            ("unmatched_tags, the first page", {"mode": "unmatched_tags"}),
+            ("unmatched_tags, page 3 (100 a page), filtered by 'a'",
+             {"mode": "unmatched_tags", "offset": 200, "limit": 100, "text": "a"}),
+            ("tag_scenes, the most frequent tag", {"mode": "tag_scenes", "stashdb_ids": [most]}),
+            ("tag_scenes, 20 tags", {"mode": "tag_scenes", "stashdb_ids": [t.stashdb_id for t in details[:20]]})]
+    return [run_measured(sims, stash_dir, label, args) for label, args in runs]
+
+
+def describe(measured: Measured) -> str:
+    output, error = measured.answer.get("output") or {}, measured.answer.get("error")
+    if error:
+        what = f"error: {error[:90]}"
+    elif "tags" in output:
+        what = (f"{len(output['tags'])} tags of {output.get('total', len(output['tags']))}, "
+                f"rematch {len(output.get('rematch_scenes') or [])} of {output.get('rematch_total', '?')}")
+    elif "scene_ids" in output:
+        what = f"{len(output['scene_ids'])} scene ids of {output['total']}"
+    else:
+        what = output.get("label", "")
+    return (f"| {measured.label} | {measured.wall_seconds:.2f} | {measured.peak_rss_mb:.0f} | "
+            f"{measured.answer_bytes / 1e6:.3f} | {what} |")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m bench.unmatched_tags_bench")
     parser.add_argument("--scenes", type=int, default=100_000)
+    parser.add_argument("--tags-per-scene", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
     options = parser.parse_args(argv)
     library = generate_library(300, options.seed, near_miss_share=0.3)
+    details = unmatched_details(library)
     with tempfile.TemporaryDirectory() as temp, start_simulators(library) as sims:
+        sims.stash.set_plugin_settings("tagManager", {"syncEndpoint": "StashDB"})
         stash_dir = Path(temp)
         reports = stash_dir / "plugin_data" / "tagManager" / "reports"
-        written = time.perf_counter()
-        folder = write_report(reports, sims.stashdb.url, library, options.scenes, random.Random(options.seed))
-        written = time.perf_counter() - written
+        started = time.perf_counter()
+        folder = write_report(reports, sims.stashdb.url, details, options.scenes, options.tags_per_scene,
+                              random.Random(options.seed))
+        written = time.perf_counter() - started
         size = sum(path.stat().st_size for path in folder.iterdir())
-        wall, answer = run_operation(sims, stash_dir)
-        output = answer["output"]
-
-        started = time.perf_counter()
-        read_unmatched(choose_report(reports, sims.stashdb.url))
-        reading = time.perf_counter() - started
-
-        local = LocalStash(requests.Session(), sims.stash.url)
-        context = OperationContext(local, {"scraping": {"excludeTagPatterns": []}}, sims.stashdb.url, reports,
-                                   lambda: None)
-        started = time.perf_counter()
-        unmatched_tags({}, context)
-        whole = time.perf_counter() - started
-    answer_bytes = len(json.dumps(answer))
-    print(f"report: {options.scenes} scenes, {size / 1e6:.1f} MB on disk (written in {written:.1f} s); "
-          f"{len(library.local_tags)} local tags")
-    print(f"unmatched_tags as Stash runs it: {wall:.2f} s wall (process start to answer), "
-          f"{len(output['tags'])} tags listed, answer {answer_bytes / 1e6:.2f} MB, error {answer['error']}")
-    print(f"in-process: reading the report {reading:.2f} s; the whole operation without process start "
-          f"{whole:.2f} s (reading, local tags, suggestions)")
-    print(json.dumps({"scenes": options.scenes, "report_bytes": size, "wall_seconds": round(wall, 3),
-                      "read_seconds": round(reading, 3), "operation_seconds": round(whole, 3),
-                      "tags_listed": len(output["tags"]), "answer_bytes": answer_bytes,
-                      "scene_ids_listed": sum(t["scenes"] for t in output["tags"])}))
+        measured = measure_all(sims, stash_dir, details)
+    print(f"report: {options.scenes:,} scenes x {options.tags_per_scene} unmatched tags of {len(details)}, "
+          f"{size / 1e6:.1f} MB on disk (written in {written:.1f} s); {len(library.local_tags)} local tags")
+    print("| operation | wall s | peak RSS MB | answer MB | answered |\n|---|---|---|---|---|")
+    for one in measured:
+        print(describe(one))
+    print(json.dumps({"scenes": options.scenes, "tags_per_scene": options.tags_per_scene, "report_bytes": size,
+                      "runs": [{"label": m.label, "wall_seconds": round(m.wall_seconds, 3),
+                                "peak_rss_mb": round(m.peak_rss_mb, 1), "answer_bytes": m.answer_bytes}
+                               for m in measured]}))
     return 0
 
 

@@ -9,6 +9,10 @@ folder as a plugin manifest, so the zip carries exactly one: `<id>.yml`.
 Usage, from the plugin folder:
     python -m plugin_packaging.build_index --out dist/ [--date "YYYY-MM-DD HH:MM:SS"]
 
+The zip holds only files git tracks (`git ls-files`): an untracked file in the folder (a
+scratch module, a local .env-like file) never ships, and a folder that is not a git checkout
+is refused. Tracked files are packed as they are in the working tree.
+
 Only the standard library is used. The zip is reproducible: sorted entries, fixed
 timestamps and modes, no compression, so equal sources give equal SHA-256.
 """
@@ -85,6 +89,7 @@ class BuiltPackage:
     zip_path: Path
     entry: IndexEntry
     zipped_files: tuple[str, ...]
+    untracked_left_out: tuple[str, ...] = ()   # plugin files in the folder that git does not track
 
 
 # --- the manifest and plugin_info ------------------------------------------------------
@@ -208,19 +213,42 @@ def git_head_commit_date(root: Path) -> str:
 
 def runtime_files(root: Path, manifest: PluginManifest) -> list[str]:
     """The manifest, every top-level module, requirements.txt, the docs that exist, and the
-    page's files in ui/ (its .js and .css, which Stash serves from the plugin folder)."""
-    modules = [
-        path.name for path in root.glob("*.py") if path.is_file() and path.name not in NOT_RUNTIME_MODULES
-    ]
-    if not modules:
-        raise PackagingError(f"no top-level Python modules in {root}")
-    missing = [name for name in REQUIRED_EXTRA_FILES if not (root / name).is_file()]
+    page's files in ui/ (its .js and .css, which Stash serves from the plugin folder) —
+    each only when git tracks it: a scratch file beside them never ships."""
+    tracked = tracked_files(root)
+    names = sorted(candidate_files(root, manifest) & tracked)
+    if not [name for name in names if name.endswith(".py")]:
+        raise PackagingError(f"no top-level Python modules tracked by git in {root}")
+    missing = [name for name in (manifest.file_name, *REQUIRED_EXTRA_FILES) if name not in names]
     if missing:
-        raise PackagingError(f"missing in {root}: {', '.join(missing)}")
-    optional = [name for name in OPTIONAL_EXTRA_FILES if (root / name).is_file()]
-    ui = [f"{UI_FOLDER}/{path.name}" for path in (root / UI_FOLDER).glob("*")
-          if path.is_file() and path.suffix in UI_SUFFIXES]
-    return sorted({manifest.file_name, *modules, *REQUIRED_EXTRA_FILES, *optional, *ui})
+        raise PackagingError(f"missing in {root} or not tracked by git: {', '.join(missing)}")
+    return names
+
+
+def candidate_files(root: Path, manifest: PluginManifest) -> set[str]:
+    """The files of the folder that are the plugin's kind of file, tracked or not."""
+    modules = {path.name for path in root.glob("*.py") if path.is_file() and path.name not in NOT_RUNTIME_MODULES}
+    extras = {name for name in (manifest.file_name, *REQUIRED_EXTRA_FILES, *OPTIONAL_EXTRA_FILES)
+              if (root / name).is_file()}
+    ui = {f"{UI_FOLDER}/{path.name}" for path in (root / UI_FOLDER).glob("*")
+          if path.is_file() and path.suffix in UI_SUFFIXES}
+    return modules | extras | ui
+
+
+def tracked_files(root: Path) -> set[str]:
+    """The paths, relative to `root`, of the files git tracks there (`git ls-files`).
+    Outside a git checkout there is no such list: the build is refused."""
+    command = ["git", "-C", str(root), "ls-files", "-z", "--cached", "--", "."]
+    try:
+        completed = subprocess.run(command, capture_output=True, timeout=GIT_TIMEOUT_SECONDS, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise PackagingError(f"cannot ask git which files it tracks in {root} ({error}); the package holds "
+                             "only tracked files, so build it from a clone with git installed") from error
+    if completed.returncode != 0:
+        detail = completed.stderr.decode("utf-8", "replace").strip()
+        raise PackagingError(f"{root} is not a git checkout ({detail}); the package holds only files git "
+                             "tracks, so build it from a clone of the repository")
+    return {name for name in completed.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
 
 
 def zip_bytes(root: Path, names: Sequence[str]) -> bytes:
@@ -314,7 +342,8 @@ def build_package(root: Path, out_dir: Path, date: str | None = None) -> BuiltPa
     out_dir.mkdir(parents=True, exist_ok=True)
     write_file_atomically(out_dir / entry.path, package_zip)
     write_file_atomically(out_dir / INDEX_FILE_NAME, render_index(entry).encode("utf-8"))
-    return BuiltPackage(out_dir / INDEX_FILE_NAME, out_dir / entry.path, entry, tuple(names))
+    left_out = tuple(sorted(candidate_files(root, manifest) - set(names)))
+    return BuiltPackage(out_dir / INDEX_FILE_NAME, out_dir / entry.path, entry, tuple(names), left_out)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -335,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PackagingError as error:
         print(f"build_index: error: {error}", file=sys.stderr)
         return 1
+    if built.untracked_left_out:
+        print(f"build_index: not tracked by git, left out: {', '.join(built.untracked_left_out)}", file=sys.stderr)
     print(f"{built.index_path}\n{built.zip_path} sha256={built.entry.sha256} date={built.entry.date}")
     return 0
 

@@ -82,18 +82,21 @@
       h("h2", { className: "h5 mb-3" }, props.title), props.children);
   }
 
-  // -- 1. the mode -------------------------------------------------------------------------
+  // -- 1. the mode: run_mode's answer, shown as it is -----------------------------------
 
   function ModePanel(props) {
-    var mode = logic.explainMode(props.settings);
-    return h(Section, { title: "Mode", id: "tm-mode" },
-      h("div", { className: "d-flex flex-wrap align-items-center" },
-        h(B.Badge, { variant: mode.dryRun ? "info" : "warning", className: "tm-mode-badge mr-3", "data-testid": "mode-label" }, mode.label),
-        h(B.Form.Check, {
-          type: "switch", id: "tm-live-switch", label: "Write tags (live)", checked: !mode.dryRun,
-          disabled: props.busy || !props.settings, onChange: function (event) { props.onChange(!event.target.checked); }
-        })),
-      h("p", { className: "text-muted mb-0 mt-2", "data-testid": "mode-reason" }, mode.reason));
+    var mode = props.mode;
+    var body = props.error ? h(B.Alert, { variant: "warning", className: "mb-0" }, "The mode could not be read: " + props.error) :
+      !mode ? h("div", null, "Loading…") :
+      h("div", null,
+        h("div", { className: "d-flex flex-wrap align-items-center" },
+          h(B.Badge, { variant: mode.dry_run ? "info" : "warning", className: "tm-mode-badge mr-3", "data-testid": "mode-label" }, mode.label),
+          h(B.Form.Check, {
+            type: "switch", id: "tm-live-switch", label: "Write tags (live)", checked: !mode.dry_run,
+            disabled: props.busy, onChange: function (event) { props.onChange(!event.target.checked); }
+          })),
+        h("p", { className: "text-muted mb-0 mt-2", "data-testid": "mode-reason" }, mode.reason));
+    return h(Section, { title: "Mode", id: "tm-mode" }, body);
   }
 
   // -- 2. running the sync --------------------------------------------------------------
@@ -110,11 +113,12 @@
   }
 
   function RunPanel(props) {
-    var mode = logic.explainMode(props.settings);
+    var mode = props.mode;
+    var live = mode && mode.dry_run === false;
     return h(Section, { title: "Run", id: "tm-run" },
       h("div", { className: "tm-buttons" },
-        h(B.Button, { variant: mode.dryRun ? "secondary" : "danger", disabled: props.busy, onClick: function () { props.onRun("sync"); } },
-          mode.dryRun ? "Dry run (first 200 scenes)" : "Live run (writes tags)"),
+        h(B.Button, { variant: live ? "danger" : "secondary", disabled: props.busy || !mode, onClick: function () { props.onRun("sync"); } },
+          live ? "Live run (writes tags)" : "Dry run (first 200 scenes)"),
         h(B.Button, { variant: "secondary", disabled: props.busy, onClick: function () { props.onRun("full"); } }, "Full dry-run report")),
       h("p", { className: "text-muted small mt-2 mb-0" },
         "The full dry-run report previews every scene and writes nothing, whatever the mode; it asks StashDB as much as a live run does."),
@@ -136,7 +140,7 @@
       })));
   }
 
-  // -- 4. unmatched tags ---------------------------------------------------------------
+  // -- 4. unmatched tags: a page at a time, as unmatched_tags answers it -----------------
 
   function TagPicker(props) {
     var TagSelect = api.components.TagSelect;
@@ -152,11 +156,11 @@
   function TagRow(props) {
     var tag = props.tag, state = props.state, busy = props.busy;
     var url = logic.stashBoxTagUrl(props.endpoint, tag.stashdb_id);
-    var open = !state || state.kind === "failed";
+    var open = logic.isOpen(state);
     return h("tr", { className: state && !open ? "tm-resolved" : "", "data-stashdb-id": tag.stashdb_id, "data-testid": "tag-row" },
       h("td", { className: "tm-select" },
         h(B.Form.Check, { type: "checkbox", id: "tm-select-" + tag.stashdb_id, checked: !!props.selected, disabled: !open,
-          "aria-label": "Select " + tag.name, onChange: function () { props.onToggle(tag.stashdb_id); } })),
+          "aria-label": "Select " + tag.name, onChange: function () { props.onToggle(tag); } })),
       h("td", { className: "tm-name" },
         url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, tag.name) : tag.name,
         tag.category ? h("div", { className: "text-muted small" }, tag.category) : null,
@@ -176,70 +180,95 @@
           }),
           h(TagPicker, { tagName: tag.name, onPick: function (local) { props.onLink(tag, local); } }),
           h("div", { className: "tm-buttons mt-1" },
-            h(B.Button, { size: "sm", variant: "success", disabled: busy, onClick: function () { props.onCreate([tag.stashdb_id]); } }, "Create"),
+            h(B.Button, { size: "sm", variant: "success", disabled: busy, onClick: function () { props.onCreate([tag]); } }, "Create"),
             h(B.Button, { size: "sm", variant: "outline-danger", disabled: busy, onClick: function () { props.onExclude(tag); } }, "Exclude"))) : null));
+  }
+
+  function TagFilters(props) {
+    var listing = props.listing, filter = props.filter;
+    var selectedIds = logic.selectedOpenIds(props.selection, props.resolved);
+    return h("div", { className: "tm-filters" },
+      h(B.Form.Control, { type: "search", placeholder: "Filter by name or alias", "aria-label": "Filter by name or alias",
+        value: filter.text, onChange: function (e) { props.onFilter({ text: e.target.value, category: filter.category }); } }),
+      h(B.Form.Control, { as: "select", "aria-label": "Category", value: filter.category === null ? "*" : filter.category,
+        onChange: function (e) { props.onFilter({ text: filter.text, category: e.target.value === "*" ? null : e.target.value }); } },
+        h("option", { value: "*" }, "Every category"),
+        (listing.categories || []).map(function (c) { return h("option", { key: c, value: c }, c || "(no category)"); })),
+      h(B.Button, { variant: "success", disabled: props.busy || !selectedIds.length,
+        onClick: function () { props.onCreate(selectedIds.map(function (id) { return props.selection[id]; })); } },
+        "Create selected (" + selectedIds.length + ")"));
+  }
+
+  function TagPager(props) {
+    var listing = props.listing, page = logic.pageInfo(listing);
+    if (!listing.total) {
+      return h("p", { className: "text-muted mb-0", "data-testid": "pager" }, listing.unfiltered_total ?
+        "No open tag matches the filter." : "No open tag left in this report.");
+    }
+    var of = listing.total !== listing.unfiltered_total ? " (of " + listing.unfiltered_total + ")" : "";
+    return h("div", { className: "tm-pager" },
+      h("span", { className: "text-muted", "data-testid": "pager" }, page.first + "–" + page.last + " of " + listing.total + of),
+      page.pages > 1 ? h(B.ButtonGroup, null,
+        h(B.Button, { size: "sm", variant: "secondary", disabled: page.previous === null, onClick: function () { props.onOffset(page.previous); } }, "Previous"),
+        h(B.Button, { size: "sm", variant: "secondary", disabled: page.next === null, onClick: function () { props.onOffset(page.next); } }, "Next")) : null);
+  }
+
+  function TagTable(props) {
+    var listing = props.listing;
+    var listed = listing.tags || [];
+    var openListed = listed.filter(function (t) { return logic.isOpen(props.resolved[t.stashdb_id]); });
+    return h("div", { className: "table-responsive" },
+      h(B.Table, { className: "tm-table", size: "sm", striped: true, variant: "dark" },
+        h("thead", null, h("tr", null,
+          h("th", null, h(B.Form.Check, { type: "checkbox", id: "tm-select-page", "aria-label": "Select this page",
+            checked: openListed.length > 0 && openListed.every(function (t) { return props.selection[t.stashdb_id]; }),
+            onChange: function () { props.onToggleAll(openListed); } })),
+          h("th", null, "StashDB tag"), h("th", { className: "text-right" }, "Scenes"), h("th", null, "Resolve"))),
+        h("tbody", null, logic.tableRows(listed, props.resolvedRows).map(function (tag) {
+          return h(TagRow, { key: tag.stashdb_id, tag: tag, endpoint: listing.endpoint, state: props.resolved[tag.stashdb_id],
+            selected: props.selection[tag.stashdb_id], busy: props.busy, synced: props.synced, onToggle: props.onToggle,
+            onLink: props.onLink, onCreate: props.onCreate, onExclude: props.onExclude });
+        }))));
   }
 
   function TagsPanel(props) {
     var listing = props.listing;
-    var tags = listing ? logic.sortTags(listing.tags || []) : [];
-    var filter = props.filter;
-    var shown = logic.filterTags(tags, filter);
-    var page = logic.pageOf(shown, props.page);
-    var selectedIds = logic.selectedOpenIds(props.selection, tags, props.resolved);
-    var categories = logic.categoriesOf(tags);
     var body;
     if (props.error) {
       body = h(B.Alert, { variant: "warning", className: "mb-0" }, props.error);
     } else if (!listing) {
       body = h("div", null, "Loading…");
-    } else if (!tags.length) {
-      body = h("p", { className: "mb-0" }, "No unmatched StashDB tags in the last full run.");
+    } else if (!listing.unfiltered_total && !Object.keys(props.resolvedRows).length) {
+      body = h("p", { className: "mb-0" }, listing.resolved_since_report ?
+        "Every unmatched StashDB tag of the last full run is resolved (" + listing.resolved_since_report + " since it ran)." :
+        "No unmatched StashDB tags in the last full run.");
     } else {
       body = h("div", null,
-        h("div", { className: "tm-filters" },
-          h(B.Form.Control, { type: "search", placeholder: "Filter by name or alias", "aria-label": "Filter by name or alias",
-            value: filter.text, onChange: function (e) { props.onFilter({ text: e.target.value, category: filter.category }); } }),
-          h(B.Form.Control, { as: "select", "aria-label": "Category", value: filter.category === null ? "*" : filter.category,
-            onChange: function (e) { props.onFilter({ text: filter.text, category: e.target.value === "*" ? null : e.target.value }); } },
-            h("option", { value: "*" }, "Every category"),
-            categories.map(function (c) { return h("option", { key: c, value: c }, c || "(no category)"); })),
-          h(B.Button, { variant: "success", disabled: props.busy || !selectedIds.length, onClick: function () { props.onCreate(selectedIds); } },
-            "Create selected (" + selectedIds.length + ")")),
+        h(TagFilters, props),
         h("p", { className: "text-muted small" }, "Exclude adds a pattern to Stash's own exclude tag patterns " +
           "(Settings → Metadata Providers → Scraping): Identify and the Tagger skip that tag too."),
-        h("div", { className: "table-responsive" },
-          h(B.Table, { className: "tm-table", size: "sm", striped: true, variant: "dark" },
-            h("thead", null, h("tr", null,
-              h("th", null, h(B.Form.Check, { type: "checkbox", id: "tm-select-page", "aria-label": "Select this page",
-                checked: page.items.length > 0 && page.items.every(function (t) { return props.selection[t.stashdb_id]; }),
-                onChange: function () { props.onToggleAll(page.items); } })),
-              h("th", null, "StashDB tag"), h("th", { className: "text-right" }, "Scenes"), h("th", null, "Resolve"))),
-            h("tbody", null, page.items.map(function (tag) {
-              return h(TagRow, { key: tag.stashdb_id, tag: tag, endpoint: listing.endpoint, state: props.resolved[tag.stashdb_id],
-                selected: props.selection[tag.stashdb_id], busy: props.busy, synced: props.synced, onToggle: props.onToggle,
-                onLink: props.onLink, onCreate: props.onCreate, onExclude: props.onExclude });
-            })))),
-        h("div", { className: "tm-pager" },
-          h("span", { className: "text-muted" }, page.first + "–" + page.last + " of " + shown.length + (shown.length !== tags.length ? " (of " + tags.length + ")" : "")),
-          page.pages > 1 ? h(B.ButtonGroup, null,
-            h(B.Button, { size: "sm", variant: "secondary", disabled: page.page === 0, onClick: function () { props.onPage(page.page - 1); } }, "Previous"),
-            h(B.Button, { size: "sm", variant: "secondary", disabled: page.page >= page.pages - 1, onClick: function () { props.onPage(page.page + 1); } }, "Next")) : null));
+        listing.total || Object.keys(props.resolvedRows).length ? h(TagTable, props) : null,
+        h(TagPager, props));
     }
-    return h(Section, { title: "Unmatched StashDB tags" + (listing && listing.tags ? " (" + listing.tags.length + ")" : ""), id: "tm-tags" }, body);
+    var count = listing && typeof listing.unfiltered_total === "number" ? " (" + listing.unfiltered_total + ")" : "";
+    return h(Section, { title: "Unmatched StashDB tags" + count, id: "tm-tags" }, body);
   }
 
-  // -- 5. syncing the affected scenes ---------------------------------------------------
+  // -- 5. syncing the affected scenes: tag_scenes' answer -------------------------------
 
   function AffectedPanel(props) {
-    var count = props.sceneIds.length;
-    var mode = logic.explainMode(props.settings);
+    var affected = props.affected, mode = props.mode;
+    var count = affected ? affected.total : 0;
+    var dry = !mode || mode.dry_run !== false;
+    var ready = affected && affected.complete && count > 0;
+    var text = props.error ? null : affected ? count + " scene" + (count === 1 ? "" : "s") + " carry the tags resolved here." :
+      props.resolvedCount ? "Looking up their scenes…" : "Link, create or exclude tags above; their scenes are then listed here.";
     return h(Section, { title: "Sync the affected scenes", id: "tm-affected" },
-      h("p", null, count ? count + " scene" + (count === 1 ? "" : "s") + " carry the tags resolved here." :
-        "Link, create or exclude tags above; their scenes are then listed here."),
-      mode.dryRun && count ? h("p", { className: "text-warning" }, "The mode is Dry run: this run writes nothing. Switch to Live above to write the tags.") : null,
-      h("div", { className: "tm-buttons" }, h(B.Button, { variant: mode.dryRun ? "secondary" : "danger", disabled: props.busy || !count, onClick: props.onSync },
-        "Sync the affected scenes" + (mode.dryRun ? " (dry run)" : ""))),
+      props.error ? h(B.Alert, { variant: "warning" }, props.error) : h("p", null, text),
+      affected && affected.note ? h("p", { className: "text-warning" }, affected.note) : null,
+      mode && mode.dry_run && count ? h("p", { className: "text-warning" }, "The mode is " + mode.label + ": this run writes nothing. Switch to Live above to write the tags.") : null,
+      h("div", { className: "tm-buttons" }, h(B.Button, { variant: dry ? "secondary" : "danger", disabled: props.busy || !ready || !mode, onClick: props.onSync },
+        "Sync the affected scenes" + (dry ? " (dry run)" : ""))),
       props.outcome ? h(B.Alert, { variant: props.outcome.ok ? "success" : "danger", className: "mt-3 mb-0", "data-testid": "sync-outcome" }, props.outcome.text) : null);
   }
 
@@ -257,50 +286,96 @@
         h(B.Button, { variant: "danger", autoFocus: true, onClick: props.onConfirm }, "Exclude")));
   }
 
+  // The args of one unmatched_tags call: the page asks for what the person filters and pages.
+  function listingArgs(query) {
+    var args = { mode: "unmatched_tags", offset: query.offset, limit: logic.PAGE_SIZE };
+    if (query.text.trim()) args.text = query.text;
+    if (query.category !== null) args.category = query.category;
+    return args;
+  }
+
+  // The run mode, as run_mode answers it: read on load and after the switch wrote the setting.
+  function useRunMode(mounted, setBusy, fail) {
+    var _m = useState(null), mode = _m[0], setMode = _m[1];
+    var _e = useState(""), error = _e[0], setError = _e[1];
+    var load = useCallback(function () {
+      return operation({ mode: "run_mode" }).then(function (answer) {
+        if (mounted.current) { setMode(answer); setError(""); }
+        return answer;
+      }, function (e) { if (mounted.current) { setMode(null); setError(errorText(e)); } });
+    }, []);
+    useEffect(function () { load(); }, []);
+    function setDryRun(dryRun) {
+      setBusy(true);
+      writeSetting("syncDryRun", dryRun).then(load).then(function () { setBusy(false); },
+        function (e) { setBusy(false); fail(e); });
+    }
+    return { mode: mode, error: error, setDryRun: setDryRun };
+  }
+
+  // The listing of one query {text, category, offset}; the latest answer wins.
+  function useListing(mounted) {
+    var _q = useState({ text: "", category: null, offset: 0 }), query = _q[0], setQuery = _q[1];
+    var _l = useState(null), listing = _l[0], setListing = _l[1];
+    var _e = useState(""), error = _e[0], setError = _e[1];
+    var asked = useRef(0);
+    var queryRef = useRef(query);
+    queryRef.current = query;
+    var load = useCallback(function () {
+      var number = ++asked.current, current = queryRef.current;
+      return operation(listingArgs(current)).then(function (answer) {
+        if (!mounted.current || number !== asked.current) return answer;
+        var back = logic.offsetPastTheEnd(answer);
+        if (back !== null) { setQuery(Object.assign({}, current, { offset: back })); return answer; }
+        setListing(answer); setError("");
+        return answer;
+      }, function (e) {
+        if (mounted.current && number === asked.current) { setListing(null); setError(errorText(e)); }
+        return null;
+      });
+    }, []);
+    useEffect(function () {  // typing waits for a pause; paging and the category ask at once
+      var timer = setTimeout(load, query.typing ? 300 : 0);
+      return function () { clearTimeout(timer); };
+    }, [query]);
+    return { query: query, setQuery: setQuery, listing: listing, error: error, load: load };
+  }
+
+  // The scenes of the tags resolved here (tag_scenes), asked again whenever they change.
+  function useAffected(mounted, resolved, report) {
+    var _a = useState(null), affected = _a[0], setAffected = _a[1];
+    var _e = useState(""), error = _e[0], setError = _e[1];
+    var asked = useRef(0);
+    useEffect(function () {
+      var ids = logic.affectingIds(resolved), number = ++asked.current;
+      setAffected(null); setError("");
+      if (!ids.length || !report) return;
+      operation({ mode: "tag_scenes", stashdb_ids: ids, report: report }).then(function (answer) {
+        if (mounted.current && number === asked.current) setAffected(answer);
+      }, function (e) { if (mounted.current && number === asked.current) setError(errorText(e)); });
+    }, [resolved, report]);
+    return { affected: affected, error: error };
+  }
+
   function TagManagerPage() {
     var Toast = api.hooks.useToast();
     var loadingComponents = api.hooks.useLoadComponents([api.loadableComponents.Tags]);
-    var _s = useState(null), settings = _s[0], setSettings = _s[1];
-    var _l = useState(null), listing = _l[0], setListing = _l[1];
-    var _le = useState(""), listingError = _le[0], setListingError = _le[1];
+    var mounted = useRef(true);
+    useEffect(function () { return function () { mounted.current = false; }; }, []);
+    var _b = useState(false), busy = _b[0], setBusy = _b[1];
+    function fail(error) { Toast.error(new Error(errorText(error))); }
+
+    var mode = useRunMode(mounted, setBusy, fail);
+    var tags = useListing(mounted);
+    var listing = tags.listing;
     var _j = useState(null), job = _j[0], setJob = _j[1];
     var _r = useState({}), resolved = _r[0], setResolved = _r[1];
+    var _rr = useState({}), resolvedRows = _rr[0], setResolvedRows = _rr[1];
     var _sel = useState({}), selection = _sel[0], setSelection = _sel[1];
-    var _f = useState({ text: "", category: null }), filter = _f[0], setFilter = _f[1];
-    var _p = useState(0), page = _p[0], setPage = _p[1];
-    var _b = useState(false), busy = _b[0], setBusy = _b[1];
     var _ex = useState(null), excluding = _ex[0], setExcluding = _ex[1];
     var _o = useState(null), outcome = _o[0], setOutcome = _o[1];
     var _sy = useState(false), synced = _sy[0], setSynced = _sy[1];
-    var _all = useState([]), allTags = _all[0], setAllTags = _all[1];
-    var mounted = useRef(true);
-
-    useEffect(function () { return function () { mounted.current = false; }; }, []);
-
-    function fail(error) {
-      Toast.error(new Error(errorText(error)));
-    }
-
-    var loadListing = useCallback(function () {
-      return operation({ mode: "unmatched_tags" }).then(function (answer) {
-        if (!mounted.current) return;
-        setListing(answer); setListingError("");
-        // keep every tag seen, so resolved rows (which the operation no longer lists) stay shown
-        setAllTags(function (previous) {
-          var known = {};
-          previous.forEach(function (t) { known[t.stashdb_id] = t; });
-          (answer.tags || []).forEach(function (t) { known[t.stashdb_id] = t; });
-          return Object.keys(known).map(function (id) { return known[id]; });
-        });
-      }, function (error) {
-        if (mounted.current) { setListing(null); setListingError(errorText(error)); }
-      });
-    }, []);
-
-    useEffect(function () {
-      readSettings().then(function (s) { if (mounted.current) setSettings(s); }, fail);
-      loadListing();
-    }, []);
+    var affected = useAffected(mounted, resolved, listing && listing.report);
 
     function watch(jobId, title, then) {
       setJob({ id: jobId, title: title, status: { status: "READY" } });
@@ -318,27 +393,25 @@
     function run(kind) {
       setBusy(true);
       var task = kind === "full" ? FULL_REPORT_TASK : SYNC_TASK;
-      var title = kind === "full" ? "Full dry-run report" : (logic.explainMode(settings).dryRun ? "Dry run" : "Live run");
+      var title = kind === "full" ? "Full dry-run report" : (mode.mode.dry_run ? "Dry run" : "Live run");
       startTask(task, null).then(function (id) {
         watch(id, title, function (state) {
-          if (state.ok) { setResolved({}); setSelection({}); setSynced(false); setOutcome(null); setAllTags([]); }
-          loadListing();
+          if (state.ok) { setResolved({}); setResolvedRows({}); setSelection({}); setSynced(false); setOutcome(null); }
+          tags.load();
         });
       }, function (error) { setBusy(false); fail(error); });
     }
 
-    function setDryRun(dryRun) {
-      setBusy(true);
-      writeSetting("syncDryRun", dryRun).then(function (stored) {
-        setSettings(stored); setBusy(false);  // the mode panel shows the change; no toast over the page
-      }, function (error) { setBusy(false); fail(error); });
-    }
-
-    function markResolved(states) {
+    function markResolved(states, rows) {
       setResolved(function (previous) { return Object.assign({}, previous, states); });
+      setResolvedRows(function (previous) {
+        var next = Object.assign({}, previous);
+        rows.forEach(function (row) { if (states[row.stashdb_id]) next[row.stashdb_id] = row; });
+        return next;
+      });
       setSelection(function (previous) {
         var next = Object.assign({}, previous);
-        Object.keys(states).forEach(function (id) { delete next[id]; });
+        Object.keys(states).forEach(function (id) { if (!logic.isOpen(states[id])) delete next[id]; });
         return next;
       });
       setSynced(false); setOutcome(null);
@@ -348,15 +421,16 @@
       setBusy(true);
       operation({ mode: "link_tag", stashdb_id: tag.stashdb_id, tag_id: String(local.id) }).then(function (answer) {
         var states = {}; states[tag.stashdb_id] = { kind: "linked", tagName: answer.tag_name || local.name, tagId: answer.tag_id };
-        markResolved(states); setBusy(false);
+        markResolved(states, [tag]); setBusy(false);
       }, function (error) { setBusy(false); fail(error); });
     }
 
-    function create(ids) {
-      if (!ids.length) return;
+    function create(rows) {
+      if (!rows.length) return;
       setBusy(true);
+      var ids = rows.map(function (row) { return row.stashdb_id; });
       operation({ mode: "create_tags", stashdb_ids: ids }).then(function (answer) {
-        markResolved(logic.statesFromCreation(answer)); setBusy(false);
+        markResolved(logic.statesFromCreation(answer), rows); setBusy(false);
         if (answer.skipped || answer.failed) Toast.error(new Error((answer.skipped + answer.failed) + " of " + ids.length + " not created: see the rows"));
       }, function (error) { setBusy(false); fail(error); });
     }
@@ -366,43 +440,41 @@
       setExcluding(null); setBusy(true);
       operation({ mode: "exclude_tag", name: tag.name }).then(function (answer) {
         var states = {}; states[tag.stashdb_id] = { kind: "excluded", pattern: answer.pattern };
-        markResolved(states); setBusy(false);
+        markResolved(states, [tag]); setBusy(false);
       }, function (error) { setBusy(false); fail(error); });
     }
 
-    var sceneIds = logic.affectedSceneIds(allTags, resolved);
-
     function syncAffected() {
-      var dry = logic.explainMode(settings).dryRun;
+      var scenes = affected.affected, before = listing && listing.newest_run ? listing.newest_run.report : null;
       setBusy(true); setOutcome(null);
-      startTask(SYNC_TASK, { scene_ids: sceneIds.join(",") }).then(function (id) {
-        watch(id, "Sync of " + sceneIds.length + " affected scenes", function (state) {
-          setSynced(state.ok && !dry);
-          setOutcome({ ok: state.ok, text: state.ok ?
-            (dry ? "Dry run of the " + sceneIds.length + " affected scenes finished: nothing was written (see Stash's log)." :
-              "Synced the " + sceneIds.length + " affected scenes: their resolved tags are on them now.") :
-            "The sync " + state.text + "." });
-          loadListing();
+      startTask(SYNC_TASK, { scene_ids: scenes.scene_ids.join(",") }).then(function (id) {
+        watch(id, "Sync of " + scenes.total + " affected scenes", function (state) {
+          tags.load().then(function (answer) {
+            if (!mounted.current) return;
+            var said = logic.syncOutcome(scenes.total, before, answer, state);
+            setSynced(said.synced); setOutcome(said);
+          });
         });
       }, function (error) { setBusy(false); fail(error); });
     }
 
-    var listingForTable = listing ? Object.assign({}, listing, { tags: mergeShown(listing.tags || [], allTags, resolved) }) : null;
-
+    var query = tags.query;
     return h("div", { className: "tag-manager container-lg py-3" },
       h("h1", { className: "h3 mb-3" }, "tagManager"),
-      h(ModePanel, { settings: settings, busy: busy, onChange: setDryRun }),
-      h(RunPanel, { settings: settings, busy: busy, job: job, onRun: run }),
+      h(ModePanel, { mode: mode.mode, error: mode.error, busy: busy, onChange: mode.setDryRun }),
+      h(RunPanel, { mode: mode.mode, busy: busy, job: job, onRun: run }),
       h(LastRunPanel, { listing: listing }),
       loadingComponents ? h("div", null, "Loading…") : h(TagsPanel, {
-        listing: listingForTable, error: listingError, filter: filter, page: page, selection: selection, resolved: resolved,
-        busy: busy, synced: synced,
-        onFilter: function (f) { setFilter(f); setPage(0); }, onPage: setPage,
-        onToggle: function (id) { setSelection(function (s) { return logic.toggleSelected(s, id); }); },
-        onToggleAll: function (rows) { setSelection(function (s) { return logic.toggleAll(s, rows.filter(function (r) { return !resolved[r.stashdb_id]; })); }); },
+        listing: listing, error: tags.error, filter: query, selection: selection, resolved: resolved,
+        resolvedRows: resolvedRows, busy: busy, synced: synced,
+        onFilter: function (f) { tags.setQuery({ text: f.text, category: f.category, offset: 0, typing: f.text !== query.text }); },
+        onOffset: function (offset) { tags.setQuery(Object.assign({}, query, { offset: offset, typing: false })); },
+        onToggle: function (row) { setSelection(function (s) { return logic.toggleSelected(s, row); }); },
+        onToggleAll: function (rows) { setSelection(function (s) { return logic.toggleAll(s, rows); }); },
         onLink: link, onCreate: create, onExclude: setExcluding
       }),
-      h(AffectedPanel, { sceneIds: sceneIds, settings: settings, busy: busy, outcome: outcome, onSync: syncAffected }),
+      h(AffectedPanel, { affected: affected.affected, error: affected.error, resolvedCount: logic.affectingIds(resolved).length,
+        mode: mode.mode, busy: busy, outcome: outcome, onSync: syncAffected }),
       h(RematchPanel, { listing: listing }),
       h(ExcludeDialog, { tag: excluding, onCancel: function () { setExcluding(null); }, onConfirm: exclude }));
   }
@@ -412,7 +484,8 @@
   function RematchPanel(props) {
     var rows = logic.rematchRows(props.listing);
     if (!rows.length) return null;
-    return h(Section, { title: "Scenes to re-match (" + rows.length + ")", id: "tm-rematch" },
+    var total = props.listing.rematch_total || rows.length;
+    return h(Section, { title: "Scenes to re-match (" + total + ")", id: "tm-rematch" },
       h("p", { className: "text-muted small" },
         "Their StashID points at a scene StashDB no longer has or never had, so no tags came for them. " +
         "Open each one and re-match it in the Tagger."),
@@ -420,15 +493,9 @@
         return h("li", { key: row.sceneId, className: "mb-1" },
           h(Router.Link, { to: row.href }, row.title),
           h("span", { className: "small text-muted ml-2" }, row.reason + (row.stashId ? " (" + row.stashId + ")" : "")));
-      })));
-  }
-
-  // The listed tags plus the ones resolved on this page (which a fresh listing leaves out).
-  function mergeShown(listed, seen, resolved) {
-    var byId = {};
-    listed.forEach(function (t) { byId[t.stashdb_id] = t; });
-    seen.forEach(function (t) { if (resolved[t.stashdb_id] && !byId[t.stashdb_id]) byId[t.stashdb_id] = t; });
-    return Object.keys(byId).map(function (id) { return byId[id]; });
+      })),
+      total > rows.length ? h("p", { className: "text-muted small mt-2 mb-0" }, "The first " + rows.length + " of " + total +
+        "; scenes.csv in report " + props.listing.report + " lists them all.") : null);
   }
 
   // -- registering: the route, the main navigation, Settings → Plugins ------------------

@@ -1,24 +1,12 @@
 // tagManager's page: the pure parts (no React, no network), so node's test runner can check them.
 // Loaded by Stash before tagManager.js; exported as window.TagManagerLogic and, under node,
-// as module.exports. Every rule about tags lives in the Python operations: this file only
-// orders, filters, pages and counts what they answered.
+// as module.exports. Every rule about tags and runs lives in the Python operations: the mode
+// is run_mode's answer, the listing (filtered, sorted, paged) unmatched_tags', the scenes
+// to re-sync tag_scenes'. This file only keeps the page's own state and words.
 (function (root) {
   "use strict";
 
   var PAGE_SIZE = 50;
-
-  // The plugin's settings map as Stash stores it -> what the sync task will do, and why.
-  // tag_manager.py treats an unset syncDryRun as a dry run; Stash shows that unset switch as "off".
-  function explainMode(settings) {
-    var value = settings ? settings.syncDryRun : undefined;
-    if (value === undefined || value === null) {
-      return { dryRun: true, label: "Dry run", reason: "syncDryRun has never been set, and unset means dry run (Stash's settings page shows it as off all the same)." };
-    }
-    if (value === true || value === "true") {
-      return { dryRun: true, label: "Dry run", reason: "syncDryRun is on: a run logs what it would change and writes nothing." };
-    }
-    return { dryRun: false, label: "Live", reason: "syncDryRun is off: a run writes tags to your scenes." };
-  }
 
   // configurePlugin replaces the plugin's whole settings map: keep every other key.
   function withSetting(settings, name, value) {
@@ -28,82 +16,89 @@
     return merged;
   }
 
-  function fold(text) {
-    return String(text || "").toLocaleLowerCase();
+  // unmatched_tags' answer {offset, limit, total} -> where the page is:
+  // {page, pages, first, last, previous, next} (first/last 1-based, 0 when empty; previous
+  // and next are the offsets to ask for, null at either end).
+  function pageInfo(listing) {
+    var total = Math.max(0, (listing && listing.total) || 0);
+    var limit = Math.max(1, (listing && listing.limit) || PAGE_SIZE);
+    var offset = Math.max(0, (listing && listing.offset) || 0);
+    var shown = ((listing && listing.tags) || []).length;
+    return {
+      page: Math.floor(offset / limit), pages: Math.max(1, Math.ceil(total / limit)),
+      first: shown ? offset + 1 : 0, last: offset + shown,
+      previous: offset > 0 ? Math.max(0, offset - limit) : null,
+      next: offset + limit < total ? offset + limit : null
+    };
   }
 
-  // Most scenes first, then by name (case-insensitive), then id, as the operation answers them.
-  function sortTags(tags) {
-    return tags.slice().sort(function (a, b) {
-      if (b.scenes !== a.scenes) return b.scenes - a.scenes;
-      var byName = fold(a.name).localeCompare(fold(b.name));
-      if (byName !== 0) return byName;
-      return String(a.stashdb_id).localeCompare(String(b.stashdb_id));
-    });
+  // When a page comes back empty past the end (its tags were resolved meanwhile), the
+  // offset of the last page there is; null when the page is where it should be.
+  function offsetPastTheEnd(listing) {
+    if (!listing || (listing.tags || []).length || !listing.offset || !listing.total) return null;
+    var limit = Math.max(1, listing.limit || PAGE_SIZE);
+    return Math.floor((listing.total - 1) / limit) * limit;
   }
 
-  // The distinct categories, sorted; a tag without one is under "" (shown as "no category").
-  function categoriesOf(tags) {
-    var seen = {};
-    tags.forEach(function (tag) { seen[tag.category || ""] = true; });
-    return Object.keys(seen).sort(function (a, b) { return fold(a).localeCompare(fold(b)); });
+  // A row is open (can be selected, linked, created, excluded) until an action succeeded.
+  function isOpen(state) {
+    return !state || state.kind === "failed";
   }
 
-  // filter: {text, category}. text matches the name or any alias, case-insensitively;
-  // category null/undefined means every category, "" means tags without one.
-  function filterTags(tags, filter) {
-    var text = fold(filter && filter.text).trim();
-    var category = filter ? filter.category : null;
-    return tags.filter(function (tag) {
-      if (category !== null && category !== undefined && (tag.category || "") !== category) return false;
-      if (!text) return true;
-      if (fold(tag.name).indexOf(text) >= 0) return true;
-      return (tag.aliases || []).some(function (alias) { return fold(alias).indexOf(text) >= 0; });
-    });
-  }
-
-  // One page of a list: {items, page, pages, first, last} (first/last are 1-based, 0 when empty).
-  function pageOf(items, page, size) {
-    size = size || PAGE_SIZE;
-    var pages = Math.max(1, Math.ceil(items.length / size));
-    var current = Math.min(Math.max(0, page || 0), pages - 1);
-    var start = current * size;
-    var slice = items.slice(start, start + size);
-    return { items: slice, page: current, pages: pages, first: slice.length ? start + 1 : 0, last: start + slice.length };
-  }
-
-  // Selection is a plain object {stashdb_id: true}; each helper returns a new one.
-  function toggleSelected(selection, id) {
+  // Selection is a plain object {stashdb_id: row}, across pages; each helper returns a new one.
+  function toggleSelected(selection, row) {
     var next = Object.assign({}, selection);
-    if (next[id]) delete next[id]; else next[id] = true;
+    if (next[row.stashdb_id]) delete next[row.stashdb_id]; else next[row.stashdb_id] = row;
     return next;
   }
 
   // Select (or, when all are already selected, unselect) the given rows, e.g. the visible page.
   function toggleAll(selection, rows) {
-    var ids = rows.map(function (row) { return row.stashdb_id; });
-    var allIn = ids.length > 0 && ids.every(function (id) { return selection[id]; });
+    var allIn = rows.length > 0 && rows.every(function (row) { return selection[row.stashdb_id]; });
     var next = Object.assign({}, selection);
-    ids.forEach(function (id) { if (allIn) delete next[id]; else next[id] = true; });
+    rows.forEach(function (row) { if (allIn) delete next[row.stashdb_id]; else next[row.stashdb_id] = row; });
     return next;
   }
 
-  // The selected ids still open (not yet resolved), in the order of `tags`.
-  function selectedOpenIds(selection, tags, resolved) {
-    return tags.filter(function (tag) { return selection[tag.stashdb_id] && !(resolved && resolved[tag.stashdb_id]); })
-      .map(function (tag) { return tag.stashdb_id; });
+  // The selected ids still open, in the order they were selected.
+  function selectedOpenIds(selection, resolved) {
+    return Object.keys(selection || {}).filter(function (id) { return isOpen(resolved && resolved[id]); });
   }
 
-  // resolved: {stashdb_id: state}. The scenes the targeted re-run must cover: the union of
-  // the resolved tags' scene_ids, in id order.
-  function affectedSceneIds(tags, resolved) {
-    var seen = {};
-    tags.forEach(function (tag) {
-      var state = resolved && resolved[tag.stashdb_id];
-      if (!state || state.kind === "failed" || state.kind === "skipped") return;
-      (tag.scene_ids || []).forEach(function (id) { seen[id] = true; });
+  // resolved: {stashdb_id: state} -> the tags whose scenes the targeted re-run must cover
+  // (linked, created or excluded here; not the skipped or failed ones), for tag_scenes.
+  function affectingIds(resolved) {
+    return Object.keys(resolved || {}).filter(function (id) {
+      var kind = resolved[id] && resolved[id].kind;
+      return kind && kind !== "failed" && kind !== "skipped";
     });
-    return Object.keys(seen).sort(function (a, b) { return Number(a) - Number(b) || a.localeCompare(b); });
+  }
+
+  // The table: the rows resolved here that the listing no longer has (a fresh listing
+  // leaves resolved tags out), in the order they were resolved, then the listing's page.
+  function tableRows(listed, resolvedRows) {
+    var listedIds = {};
+    (listed || []).forEach(function (row) { listedIds[row.stashdb_id] = true; });
+    var gone = Object.keys(resolvedRows || {}).filter(function (id) { return !listedIds[id]; })
+      .map(function (id) { return resolvedRows[id]; });
+    return gone.concat(listed || []);
+  }
+
+  // What the page says after the targeted re-run: from the run's own report as the next
+  // listing names it (newest_run), never from the settings. `before` is the newest report's
+  // name when the run started; job is jobState's answer.
+  function syncOutcome(count, before, listing, job) {
+    var scenes = count + " affected scene" + (count === 1 ? "" : "s");
+    if (!job.ok) return { ok: false, synced: false, text: "The sync " + job.text + "." };
+    var run = listing && listing.newest_run;
+    if (!run || run.report === before) {
+      return { ok: false, synced: false, text: "The sync of the " + scenes + " finished, but left no report, " +
+        "so whether it wrote is unknown: see Stash's log." };
+    }
+    if (run.dry_run === false) {
+      return { ok: true, synced: true, text: "Synced the " + scenes + ": their resolved tags are on them now." };
+    }
+    return { ok: true, synced: false, text: "Dry run of the " + scenes + " finished: nothing was written (see Stash's log)." };
   }
 
   // A row's state after an action, in words.
@@ -170,8 +165,9 @@
     return match[1] + (match[2] || "") + "/tags/" + encodeURIComponent(stashdbId);
   }
 
-  // The last run's scenes whose StashID StashDB deleted or does not know, most recent id
-  // last, each linking to the scene in Stash, where the Tagger can re-match it.
+  // The last run's scenes whose StashID StashDB deleted or does not know (the first ones
+  // the listing names; rematch_total counts them all), each linking to the scene in Stash,
+  // where the Tagger can re-match it.
   function rematchRows(listing) {
     var reasons = { stale_stash_id: "StashDB deleted or merged this scene", not_found: "StashDB does not know this StashID" };
     return ((listing && listing.rematch_scenes) || []).map(function (scene) {
@@ -182,11 +178,11 @@
   }
 
   var api = {
-    PAGE_SIZE: PAGE_SIZE, rematchRows: rematchRows, explainMode: explainMode, withSetting: withSetting, sortTags: sortTags,
-    categoriesOf: categoriesOf, filterTags: filterTags, pageOf: pageOf, toggleSelected: toggleSelected,
-    toggleAll: toggleAll, selectedOpenIds: selectedOpenIds, affectedSceneIds: affectedSceneIds,
-    describeState: describeState, statesFromCreation: statesFromCreation, summaryRows: summaryRows,
-    jobState: jobState, stashBoxTagUrl: stashBoxTagUrl
+    PAGE_SIZE: PAGE_SIZE, withSetting: withSetting, pageInfo: pageInfo, offsetPastTheEnd: offsetPastTheEnd,
+    isOpen: isOpen, toggleSelected: toggleSelected, toggleAll: toggleAll, selectedOpenIds: selectedOpenIds,
+    affectingIds: affectingIds, tableRows: tableRows, syncOutcome: syncOutcome, describeState: describeState,
+    statesFromCreation: statesFromCreation, summaryRows: summaryRows, jobState: jobState,
+    stashBoxTagUrl: stashBoxTagUrl, rematchRows: rematchRows
   };
   root.TagManagerLogic = api;
   if (typeof module !== "undefined" && module.exports) module.exports = api;

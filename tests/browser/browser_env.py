@@ -1,7 +1,7 @@
 """What the browser tier needs, or why it cannot run here.
 
 The tier drives Debian's chromium (never a downloaded browser) with Python playwright,
-against the Stash v0.30.1 build that embeds its real web UI (the placeholder-UI build
+against a Stash build (v0.30.1 or later) that embeds its real web UI (the placeholder-UI build
 has no PluginApi). Missing pieces skip with the reason, or fail with it under
 TAGMANAGER_REQUIRE_E2E=1, as the end-to-end tier does.
 """
@@ -13,7 +13,8 @@ import shutil
 from pathlib import Path
 
 from tests.e2e.stash_binary import skip_or_fail
-from tests.e2e.stash_server import STASH_UI_BINARY_ENV, STASH_VERSION, default_stash_ui_binary_path, find_stash_ui_binary
+from tests.e2e.stash_server import STASH_UI_BINARY_ENV, default_stash_ui_binary_path, find_stash_ui_binary
+from tests.e2e.stash_versions import MINIMUM_STASH_VERSION
 
 CHROMIUM_ENV = "TAGMANAGER_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
@@ -33,8 +34,9 @@ def find_chromium() -> Path | None:
 def missing_reason() -> str | None:
     """Why the tier cannot run here, or None when it can."""
     if find_stash_ui_binary() is None:
-        looked_at = os.environ.get(STASH_UI_BINARY_ENV) or default_stash_ui_binary_path()
-        return (f"no Stash {STASH_VERSION} binary with its real web UI at {looked_at} "
+        looked_at = (os.environ.get(STASH_UI_BINARY_ENV)
+                     or f"{default_stash_ui_binary_path()} (nor at any stash-<version>-ui/stash beside it)")
+        return (f"no Stash {MINIMUM_STASH_VERSION}-or-later binary with its real web UI at {looked_at} "
                 f"(README > Development says how to build one by hand)")
     if find_chromium() is None:
         return f"no chromium on PATH and ${CHROMIUM_ENV} is not set (apt-get install chromium)"

@@ -31,6 +31,7 @@ BOX_NAME = "Simulated StashDB (page)"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 JOB_WAIT_MS = 120_000
+RUN_MODE_OPERATION = 'mutation ($plugin_id: ID!) { runPluginOperation(plugin_id: $plugin_id, args: {mode: "run_mode"}) }'
 
 ANAL = StashDBTag(stable_uuid("p:anal"), "Anal", ("Anal Sex",), "Action")
 STOCKINGS = StashDBTag(stable_uuid("p:stockings"), "Stockings", (), "Clothing", "Thigh-high hosiery.")
@@ -106,6 +107,51 @@ def reached_by_keyboard(page, presses: int = 120) -> list[str]:
     return reached
 
 
+ODD_SETTINGS = ("TRUE", "on", 1, "maybe", [])  # how syncDryRun may be stored by hand or by another client
+
+
+def modes_shown_for_odd_settings(page, stash: RealStash) -> dict:
+    """What the page shows for syncDryRun values that are not plain booleans, against what
+    the plugin's run_mode answers for each; the setting is left unset again afterwards."""
+    shown = {}
+    try:
+        for value in ODD_SETTINGS:
+            configure_plugin(stash, {"syncEndpoint": BOX_NAME, "syncDryRun": value})
+            answered = stash.graphql(RUN_MODE_OPERATION, {"plugin_id": PLUGIN_ID})["runPluginOperation"]
+            page.reload()
+            page.get_by_test_id("mode-reason").wait_for()
+            shown[repr(value)] = {"page": (page.get_by_test_id("mode-label").inner_text(),
+                                           page.get_by_test_id("mode-reason").inner_text()),
+                                  "plugin": (answered["label"], answered["reason"]), "dry_run": answered["dry_run"]}
+    finally:
+        configure_plugin(stash, {"syncEndpoint": BOX_NAME})
+    page.reload()
+    page.get_by_test_id("mode-reason").wait_for()
+    return shown
+
+
+def table_names(page) -> list[str]:
+    return [r.locator("td.tm-name > a").inner_text() for r in page.locator("tr[data-testid=tag-row]").all()]
+
+
+def filtered_rows(page) -> dict:
+    """The rows and the pager line for an alias typed in the filter, then for a category;
+    each is an unmatched_tags call. The filters are cleared again afterwards."""
+    seen = {}
+    search = page.get_by_placeholder("Filter by name or alias")
+    search.fill("SHIB")   # Rope's alias, in capitals
+    page.get_by_test_id("pager").filter(has_text="of 1 (of 5)").wait_for()
+    seen["alias"] = (table_names(page), page.get_by_test_id("pager").inner_text())
+    search.fill("")
+    page.get_by_test_id("pager").filter(has_text="1–5 of 5").wait_for()
+    page.get_by_label("Category").select_option("Location")
+    page.get_by_test_id("pager").filter(has_text="of 1 (of 5)").wait_for()
+    seen["category"] = table_names(page)
+    page.get_by_label("Category").select_option("*")
+    page.get_by_test_id("pager").filter(has_text="1–5 of 5").wait_for()
+    return seen
+
+
 def wait_for_job_end(page, title: str) -> None:
     page.locator("[data-testid=job-status]", has_text=f"{title}: finished").wait_for(timeout=JOB_WAIT_MS)
 
@@ -136,6 +182,7 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
         page.wait_for_url("**/tag-manager")
         seen["nav_link"] = page.locator("a.tm-nav-link").get_attribute("href")
         seen["mode_before"] = (page.get_by_test_id("mode-label").inner_text(), page.get_by_test_id("mode-reason").inner_text())
+        seen["modes_shown"] = modes_shown_for_odd_settings(page, stash)
         no_report = page.locator("#tm-tags .alert")
         no_report.wait_for()
         seen["no_report"] = no_report.inner_text()
@@ -155,6 +202,7 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
         page.locator("#tm-tags").scroll_into_view_if_needed()
         shot("03-unmatched-tags", readme=True)
         seen["reached_by_tab"] = reached_by_keyboard(page)
+        seen["filtered"] = filtered_rows(page)
 
         # 2. link through the suggestion, create one, exclude one
         row(page, "Stockings").get_by_role("button", name="Link to Stocking").click()
@@ -176,6 +224,7 @@ def walk(browser, stash: RealStash, library: dict, shots: Path) -> dict:
         page.get_by_role("button", name="Create selected (2)").click()
         for name in ("Rope", "Outdoors"):
             row(page, name).get_by_test_id("row-state").wait_for()
+        page.locator("#tm-affected", has_text="5 scenes carry").wait_for()  # tag_scenes has answered
         seen["states"] = {name: row(page, name).get_by_test_id("row-state").inner_text()
                           for name in ("Stockings", "Big Tits", WATERMARK.name, "Rope", "Outdoors")}
         seen["affected_text"] = page.locator("#tm-affected").inner_text()
@@ -232,6 +281,16 @@ def test_the_page_is_linked_from_settings_and_the_navigation_and_says_why_it_is_
     assert "a dry run is enough" in walk["no_report"]
 
 
+def test_the_page_shows_the_mode_the_plugin_answers_for_any_stored_value(walk):
+    shown = walk["modes_shown"]
+    assert set(shown) == {repr(value) for value in ODD_SETTINGS}
+    for value, seen in shown.items():
+        assert seen["page"] == seen["plugin"], value
+        assert seen["dry_run"] is True, value     # none of them says off: a dry run
+    assert shown["'TRUE'"]["page"][0] == "Dry run" and "is on" in shown["'TRUE'"]["page"][1]
+    assert "not a yes or no" in shown["'maybe'"]["page"][1] and "not a yes or no" in shown["[]"]["page"][1]
+
+
 def test_the_dry_run_wrote_nothing_and_the_table_lists_each_unmatched_tag_most_scenes_first(walk, library):
     assert walk["after_dry"] == library["before"]
     assert walk["table"] == [("Big Tits", "2"), ("Outdoors", "2"), ("Rope", "2"), ("Stockings", "2"),
@@ -239,6 +298,10 @@ def test_the_dry_run_wrote_nothing_and_the_table_lists_each_unmatched_tag_most_s
     assert "Stocking" in walk["stockings_suggestion"]
     assert "Unmatched StashDB tags\n5" in walk["last_run"]
     assert "StashID unknown to StashDB\n1" in walk["last_run"]
+
+
+def test_the_filter_is_answered_by_the_plugin_by_alias_and_by_category(walk):
+    assert walk["filtered"] == {"alias": (["Rope"], "1–1 of 1 (of 5)"), "category": ["Outdoors"]}
 
 
 def test_a_scene_whose_stash_id_stashdb_does_not_know_is_listed_to_rematch_and_opens_in_stash(walk, library):

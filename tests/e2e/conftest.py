@@ -12,7 +12,8 @@ from tests.e2e.video_library import ffmpeg_missing
 
 @pytest.fixture(scope="session")
 def real_stash_binary() -> Path:
-    """The Stash v0.30.1 binary at $TAGMANAGER_STASH_BIN or the cache path (see stash_binary.py)."""
+    """The Stash binary (v0.30.1 or later) at $TAGMANAGER_STASH_BIN, else the first in the cache
+    folder (see stash_binary.py; .ci/run runs the tier once per binary there)."""
     return stash_binary_or_skip()
 
 

@@ -1,8 +1,8 @@
 """The real Stash binary for the end-to-end tier, or why there is none.
 
-The project never builds Stash: a Stash v0.30.1 server binary is built by hand and
-placed at $TAGMANAGER_STASH_BIN or at the cache path below. The rule every
-end-to-end module follows:
+The project never builds Stash: a Stash server binary, v0.30.1 or later, is built by
+hand and placed at $TAGMANAGER_STASH_BIN or in the cache folder (`stash-<version>/stash`,
+see stash_server.stash_binaries). The rule every end-to-end module follows:
 
 * a binary there -> use it;
 * none -> skip, saying where to put one; or FAIL with the same words when
@@ -15,10 +15,12 @@ from pathlib import Path
 
 from tests.e2e.stash_server import (
     STASH_BINARY_ENV,
-    STASH_VERSION,
     default_stash_binary_path,
     find_stash_binary,
 )
+from tests.e2e.stash_versions import MINIMUM_STASH_VERSION
+
+WANTED = f"Stash {MINIMUM_STASH_VERSION}-or-later server binary"
 
 REQUIRE_E2E_ENV = "TAGMANAGER_REQUIRE_E2E"
 
@@ -29,11 +31,11 @@ def missing_binary_reason() -> str:
     default = default_stash_binary_path()
     if named:
         return (f"${STASH_BINARY_ENV}={named} is not an executable file. The tier never builds Stash: "
-                f"point ${STASH_BINARY_ENV} at a Stash {STASH_VERSION} server binary built by hand, "
+                f"point ${STASH_BINARY_ENV} at a {WANTED} built by hand, "
                 f"or unset it and put one at {default}")
-    return (f"no Stash {STASH_VERSION} binary at {default} and ${STASH_BINARY_ENV} is not set. The tier "
-            f"never builds Stash: put a Stash {STASH_VERSION} server binary built by hand at that path, "
-            f"or set ${STASH_BINARY_ENV} to one")
+    return (f"no {WANTED} at {default} (nor at any stash-<version>/stash beside it) and "
+            f"${STASH_BINARY_ENV} is not set. The tier never builds Stash: put a {WANTED} built "
+            f"by hand at that path, or set ${STASH_BINARY_ENV} to one")
 
 
 def stash_binary_or_skip() -> Path:

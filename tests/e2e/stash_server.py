@@ -1,7 +1,7 @@
 """Start a real Stash binary on 127.0.0.1 with a throw-away configuration.
 
-The end-to-end tier talks to a genuine Stash v0.30.1 server. This module only
-runs a binary that already exists (built by hand, see `find_stash_binary`); the
+The end-to-end tier talks to a genuine Stash server, v0.30.1 or later. This module only
+runs a binary that already exists (built by hand, see `stash_binaries`); the
 project never builds Stash. `RealStash` writes a config file that Stash accepts
 as an already set-up system (Stash skips its setup wizard when the config file
 exists and names `database` and `generated`), starts the binary, waits until
@@ -29,9 +29,10 @@ from typing import Any, Mapping, Sequence
 
 import requests
 
+from tests.e2e.stash_versions import MINIMUM_STASH_VERSION
+
 logger = logging.getLogger("tagManager.e2e.stash_server")
 
-STASH_VERSION = "v0.30.1"
 STASH_BINARY_ENV = "TAGMANAGER_STASH_BIN"
 STASH_UI_BINARY_ENV = "TAGMANAGER_STASH_UI_BIN"
 LOOPBACK_HOST = "127.0.0.1"
@@ -93,31 +94,51 @@ def _cache_folder() -> Path:
 
 
 def default_stash_binary_path() -> Path:
-    """Where the tier looks for a Stash server binary built by hand (its web UI may be a
-    placeholder): `$XDG_CACHE_HOME/tagmanager-e2e/stash-v0.30.1/stash`."""
-    return _cache_folder() / f"stash-{STASH_VERSION}" / "stash"
+    """Where the tier's baseline Stash server binary goes when built by hand (its web UI may
+    be a placeholder): `$XDG_CACHE_HOME/tagmanager-e2e/stash-v0.30.1/stash`."""
+    return _cache_folder() / f"stash-{MINIMUM_STASH_VERSION}" / "stash"
 
 
 def default_stash_ui_binary_path() -> Path:
-    """Where a browser tier looks for a Stash binary with the real web UI embedded:
+    """Where the browser tier's baseline Stash binary with the real web UI embedded goes:
     `$XDG_CACHE_HOME/tagmanager-e2e/stash-v0.30.1-ui/stash`."""
-    return _cache_folder() / f"stash-{STASH_VERSION}-ui" / "stash"
+    return _cache_folder() / f"stash-{MINIMUM_STASH_VERSION}-ui" / "stash"
 
 
 def _executable_or_none(candidate: Path) -> Path | None:
     return candidate if candidate.is_file() and os.access(candidate, os.X_OK) else None
 
 
+def cached_stash_binaries(with_ui: bool) -> list[Path]:
+    """Every Stash built by hand into the cache folder: the executable `stash` in each
+    `stash-<anything>-ui/` folder (with_ui) or in each other `stash-<anything>/` folder.
+    The baseline (v0.30.1) comes first, the rest by folder name. Which version each one is
+    and whether the tiers take it: tier_plan.py."""
+    baseline = default_stash_ui_binary_path() if with_ui else default_stash_binary_path()
+    found = [binary for binary in map(_executable_or_none, _cache_folder().glob("stash-*/stash"))
+             if binary is not None and binary.parent.name.endswith("-ui") == with_ui]
+    return sorted(found, key=lambda binary: (binary != baseline, binary.parent.name))
+
+
+def stash_binaries(with_ui: bool) -> list[Path]:
+    """The binary $TAGMANAGER_STASH_BIN (or $TAGMANAGER_STASH_UI_BIN) names when it is set
+    (nothing when that is not an executable file), else every one in the cache folder."""
+    named = os.environ.get(STASH_UI_BINARY_ENV if with_ui else STASH_BINARY_ENV)
+    if named:
+        return [binary for binary in [_executable_or_none(Path(named))] if binary is not None]
+    return cached_stash_binaries(with_ui)
+
+
 def find_stash_binary() -> Path | None:
-    """The Stash binary named by $TAGMANAGER_STASH_BIN, else the default cache path."""
-    named = os.environ.get(STASH_BINARY_ENV)
-    return _executable_or_none(Path(named) if named else default_stash_binary_path())
+    """The Stash server binary a tier run uses: the one $TAGMANAGER_STASH_BIN names, else the
+    first in the cache folder (.ci/run runs the tier once per binary, naming each)."""
+    return next(iter(stash_binaries(with_ui=False)), None)
 
 
 def find_stash_ui_binary() -> Path | None:
-    """The real-UI Stash binary named by $TAGMANAGER_STASH_UI_BIN, else its cache path."""
-    named = os.environ.get(STASH_UI_BINARY_ENV)
-    return _executable_or_none(Path(named) if named else default_stash_ui_binary_path())
+    """The real-UI Stash binary a browser tier run uses: $TAGMANAGER_STASH_UI_BIN, else the
+    first `-ui` one in the cache folder."""
+    return next(iter(stash_binaries(with_ui=True)), None)
 
 
 def free_loopback_ports(count: int) -> list[int]:

@@ -26,7 +26,6 @@ from graphql import parse, validate
 from plugin_info import PLUGIN_ID, USER_AGENT
 from plugin_packaging.build_index import BuiltPackage, build_package, find_manifest, read_manifest
 from plugin_packaging.serve_source import PluginSource
-from tag_manager import REMATCH_TASK_NAME
 from tests.e2e.plugin_install import LIST_PLUGINS, REPO_ROOT, SYNC_TASK_NAME, configure_plugin
 from tests.e2e.stash_jobs import JobWatch, run_plugin_task, watch_job
 from tests.e2e.stash_log import LogEntry, log_size, plugin_entries, wait_for_message
@@ -43,6 +42,7 @@ SOURCE_NAME = "tagManager (local build)"
 SOURCE_LOCAL_PATH = "tagmanager-local"
 STASH_PACKAGE_RECORD = "manifest"  # pkg.ManifestFile: Stash's record of an installed package
 FULL_REPORT_TASK_NAME = "Sync Scene Tags from StashDB (full dry run report)"
+REMATCH_TASK_NAME = "Re-match scenes from the last sync (no StashDB requests)"
 BOX_NAME = "Simulated StashDB (plugin manager test)"
 SEEDED_SCENES = 3
 INSTALL_TIMEOUT_SECONDS = 60.0

@@ -1,4 +1,4 @@
-"""Proof that the end-to-end harness drives a real Stash v0.30.1.
+"""Proof that the end-to-end harness drives a real Stash, v0.30.1 or later.
 
 Needs a Stash binary built by hand (see stash_binary.py). Without one the module
 is skipped, or fails when TAGMANAGER_REQUIRE_E2E=1.
@@ -12,7 +12,9 @@ import pytest
 from graphql import parse, validate
 
 from tests.e2e.stash_log import LogEntry, wait_for_message
-from tests.e2e.stash_server import LOOPBACK_HOST, STASH_VERSION, RealStash, StashBoxEntry
+from tests.e2e.stash_server import LOOPBACK_HOST, RealStash, StashBoxEntry
+from tests.e2e.stash_versions import MINIMUM_VERSION, StashVersion, release_check_url
+from tests.e2e.tier_plan import binary_version
 from tests.shared_schemas import require_stash_schema
 
 STASH_BOX = StashBoxEntry(
@@ -22,7 +24,7 @@ STASH_BOX = StashBoxEntry(
     max_requests_per_minute=120,
 )
 
-VERSION_QUERY = "query { version { version } }"
+VERSION_QUERY = "query { version { version hash } }"
 
 TAG_CREATE = """
 mutation CreateTag($input: TagCreateInput!) {
@@ -62,8 +64,8 @@ PLUGINS_QUERY = "query { plugins { id name } }"
 
 
 # The release check Stash runs as it starts (internal/api/check_version.go): GetLatestRelease
-# asks GitHub's REST API with a 3 s timeout, through http.ProxyFromEnvironment.
-LATEST_RELEASE_URL = "https://api.github.com/repos/stashapp/stash/releases/latest"
+# asks GitHub's REST API with a 3 s timeout, through http.ProxyFromEnvironment; which URL
+# depends on the build (stash_versions.release_check_url).
 VERSION_CHECK_WAIT_SECONDS = 10.0
 
 ALL_OPERATIONS = [VERSION_QUERY, TAG_CREATE, SCENE_CREATE, FIND_SCENES_WITH_STASH_ID,
@@ -83,14 +85,25 @@ def stash(real_stash_binary: Path, tmp_path_factory: pytest.TempPathFactory):
     assert server.log_file.is_file()
 
 
-def test_reports_version_v0_30_1(stash: RealStash) -> None:
-    assert stash.graphql(VERSION_QUERY)["version"]["version"] == STASH_VERSION
+def test_reports_a_version_at_or_after_v0_30_1(stash: RealStash) -> None:
+    reported = stash.graphql(VERSION_QUERY)["version"]
+    version = StashVersion.parse(reported["version"])
+    print(f"\nStash version {version} (git hash {reported['hash'] or 'none'})")
+    assert version >= MINIMUM_VERSION
+
+
+def test_version_flag_names_the_version_graphql_reports(stash: RealStash) -> None:
+    # .ci/run decides which binaries the tiers run on from `stash --version`, without starting them.
+    assert str(binary_version(stash.binary)) == stash.graphql(VERSION_QUERY)["version"]["version"]
 
 
 def test_release_check_fails_against_the_closed_loopback_proxy(stash: RealStash) -> None:
     # printLatestVersion logs this at error level when the request fails; through the proxy
-    # the failure is "proxyconnect" to the closed port, so GitHub was never reached.
-    expected = (f"Couldn't retrieve latest version: Github API request failed: Get \"{LATEST_RELEASE_URL}\": "
+    # the failure is "proxyconnect" to the closed port, so GitHub was never reached. A
+    # release asks for the latest release, a develop build for the latest develop one.
+    reported = stash.graphql(VERSION_QUERY)["version"]
+    url = release_check_url(reported["version"], reported["hash"])
+    expected = (f"Couldn't retrieve latest version: Github API request failed: Get \"{url}\": "
                 f"proxyconnect tcp: dial tcp {LOOPBACK_HOST}:{stash.proxy_port}: connect: connection refused")
     entries = wait_for_message(stash.log_file, 0, expected, VERSION_CHECK_WAIT_SECONDS)
     print(f"\nStash's release check: {expected}")
@@ -150,6 +163,6 @@ def test_reload_plugins_with_empty_plugins_dir_lists_none(stash: RealStash) -> N
     assert list(stash.plugins_dir.iterdir()) == []
 
     assert stash.graphql(RELOAD_PLUGINS)["reloadPlugins"] is True
-    # Stash v0.30.1 answers null, not [], when no plugin is loaded: the resolver
+    # Stash (v0.30.1 and its develop line) answers null, not [], when no plugin is loaded: the resolver
     # returns a nil Go slice (pkg/plugin/plugins.go ListPlugins).
     assert stash.graphql(PLUGINS_QUERY)["plugins"] is None

@@ -113,9 +113,13 @@ def loop(stash: RealStash, library: dict) -> dict:
     linked = operation(stash, mode="link_tag", stashdb_id=STOCKINGS.id, tag_id=by_name["Stockings"]["suggestions"][0]["tag_id"])
     created = operation(stash, mode="create_tags", stashdb_ids=[BIG_TITS.id], parent_from_category=True)
     excluded = operation(stash, mode="exclude_tag", name=WATERMARK.name)
-    affected = sorted({s for name in ("Stockings", "Big Tits", WATERMARK.name) for s in by_name[name]["scene_ids"]})
+    scenes_of = {name: operation(stash, mode="tag_scenes", stashdb_ids=[by_name[name]["stashdb_id"]])["scene_ids"]
+                 for name in by_name}
+    resolved = [by_name[name]["stashdb_id"] for name in ("Stockings", "Big Tits", WATERMARK.name)]
+    affected = operation(stash, mode="tag_scenes", stashdb_ids=resolved)["scene_ids"]
     live_log = run_task(stash, SYNC_TASK_NAME, {**settings, "syncDryRun": False}, {"scene_ids": ",".join(affected)})
-    return {"dry_log": dry_log, "after_dry": after_dry, "listed": listed, "by_name": by_name, "linked": linked,
+    return {"dry_log": dry_log, "after_dry": after_dry, "listed": listed, "by_name": by_name, "scenes_of": scenes_of,
+            "linked": linked,
             "created": created, "excluded": excluded, "affected": affected, "live_log": live_log,
             "after": scene_tag_sets(stash), "relisted": operation(stash, mode="unmatched_tags")}
 
@@ -123,7 +127,7 @@ def loop(stash: RealStash, library: dict) -> dict:
 def test_the_dry_run_wrote_nothing_and_the_listing_names_each_unmatched_tag(loop, library):
     assert loop["after_dry"] == library["before"]
     ids = library["scene_ids"]
-    counts = {name: (tag["scenes"], sorted(tag["scene_ids"])) for name, tag in loop["by_name"].items()}
+    counts = {name: (tag["scenes"], sorted(loop["scenes_of"][name])) for name, tag in loop["by_name"].items()}
     assert counts == {"Stockings": (2, sorted([ids["one"], ids["three"]])),
                       "Big Tits": (2, sorted([ids["two"], ids["three"]])),
                       "Rope": (2, sorted([ids["one"], ids["four"]])),

@@ -9,7 +9,8 @@ entry point on the real stdin/stdout/stderr:
         python -m tests.reliability.plugin_process < stdin.json
 
 The outage window (run_health.OUTAGE_SECONDS, 2 minutes) is shortened only when
-TAGMANAGER_TEST_OUTAGE_SECONDS is set.
+TAGMANAGER_TEST_OUTAGE_SECONDS is set, and the write operations' lock wait
+(operation_lock.LOCK_WAIT_SECONDS, 30 s) only when TAGMANAGER_TEST_LOCK_WAIT_SECONDS is.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import operation_lock  # noqa: E402
 import run_health  # noqa: E402
 import tag_manager  # noqa: E402
 from stash_local import LocalStash, connect_stash  # noqa: E402
@@ -39,6 +41,8 @@ def fast_stashdb_client(box):
 if __name__ == "__main__":
     if os.environ.get("TAGMANAGER_TEST_OUTAGE_SECONDS"):
         run_health.OUTAGE_SECONDS = float(os.environ["TAGMANAGER_TEST_OUTAGE_SECONDS"])
+    if os.environ.get("TAGMANAGER_TEST_LOCK_WAIT_SECONDS"):
+        operation_lock.LOCK_WAIT_SECONDS = float(os.environ["TAGMANAGER_TEST_LOCK_WAIT_SECONDS"])
     tag_manager.make_local_stash = fast_local_stash
     tag_manager.make_stashdb_client = fast_stashdb_client
     sys.exit(tag_manager.main([]))

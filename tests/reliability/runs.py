@@ -42,17 +42,19 @@ class FinishedRun(PluginAnswer):
 class PluginProcess:
     """One plugin process writing to files in `folder`."""
 
-    def __init__(self, sims, folder: Path, *, settings: dict | None = None, name: str = "run"):
+    def __init__(self, sims, folder: Path, *, settings: dict | None = None, name: str = "run",
+                 args: dict | None = None, env: dict[str, str] | None = None):
+        """`args`: the plugin's args (default: the sync task); `env`: more environment."""
         sims.stash.set_plugin_settings("tagManager", settings or LIVE_SETTINGS)
         folder.mkdir(parents=True, exist_ok=True)
         self.stdout_path, self.stderr_path = folder / f"{name}.stdout", folder / f"{name}.stderr"
-        plugin_input = sims.plugin_input({"mode": "sync_scene_tags"}, plugin_dir=str(REPO_ROOT))
+        plugin_input = sims.plugin_input(args or {"mode": "sync_scene_tags"}, plugin_dir=str(REPO_ROOT))
         plugin_input["server_connection"]["Dir"] = str(folder)  # where the run's report goes
         with open(self.stdout_path, "wb") as stdout, open(self.stderr_path, "wb") as stderr:
             self.started = time.monotonic()
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "tests.reliability.plugin_process"],
-                stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, cwd=REPO_ROOT, env=plugin_env(),
+                stdin=subprocess.PIPE, stdout=stdout, stderr=stderr, cwd=REPO_ROOT, env={**plugin_env(), **(env or {})},
             )
         self.process.stdin.write(json.dumps(plugin_input).encode("utf-8"))
         self.process.stdin.close()

@@ -34,6 +34,18 @@ def run(sims, stash_dir: Path, args: dict, settings: dict | None = None) -> tupl
     return process.returncode, json.loads(process.stdout), process.stderr
 
 
+def list_every_page(sims, stash_dir: Path) -> tuple[int, dict, str]:
+    """unmatched_tags page after page, as the page's pager asks: one answer holding every tag."""
+    code, first, stderr = run(sims, stash_dir, {"mode": "unmatched_tags", "limit": 200})
+    tags = list(first["output"]["tags"]) if code == 0 else []
+    while code == 0 and len(tags) < first["output"]["total"]:
+        code, more, stderr = run(sims, stash_dir, {"mode": "unmatched_tags", "limit": 200, "offset": len(tags)})
+        tags += more["output"]["tags"]
+    if code == 0:
+        first["output"]["tags"] = tags
+    return code, first, stderr
+
+
 @pytest.fixture(scope="module")
 def loop(tmp_path_factory):
     library = generate_library(400, seed=11, near_miss_share=0.6)
@@ -42,7 +54,7 @@ def loop(tmp_path_factory):
         before = sims.stash.tags_snapshot()
         dry = run(sims, stash_dir, {"mode": "sync_scene_tags", "full_dry_run": "true"})
         stashdb_requests = len(sims.stashdb.request_log)
-        listed = run(sims, stash_dir, {"mode": "unmatched_tags"})
+        listed = list_every_page(sims, stash_dir)
         asked_while_listing = len(sims.stashdb.request_log) - stashdb_requests
         tags = listed[1]["output"]["tags"]
         to_link = next(t for t in tags if t["suggestions"] and "already linked" not in t["suggestions"][0]["reason"])
@@ -53,10 +65,11 @@ def loop(tmp_path_factory):
         created = run(sims, stash_dir, {"mode": "create_tags", "stashdb_ids": [t["stashdb_id"] for t in to_create],
                                         "parent_from_category": True})
         excluded = run(sims, stash_dir, {"mode": "exclude_tag", "name": to_exclude["name"]})
-        affected = sorted({s for t in (to_link, *to_create, to_exclude) for s in t["scene_ids"]}, key=int)
+        resolved = [t["stashdb_id"] for t in (to_link, *to_create, to_exclude)]
+        affected = run(sims, stash_dir, {"mode": "tag_scenes", "stashdb_ids": resolved})[1]["output"]["scene_ids"]
         rerun = run(sims, stash_dir, {"mode": "sync_scene_tags", "scene_ids": ",".join(affected)},
                     {**SETTINGS, "syncDryRun": False})
-        relisted = run(sims, stash_dir, {"mode": "unmatched_tags"})
+        relisted = list_every_page(sims, stash_dir)
         yield {"library": library, "sims": sims, "before": before, "after": sims.stash.tags_snapshot(),
                "dry": dry, "listed": listed, "asked_while_listing": asked_while_listing, "to_link": to_link,
                "to_create": to_create, "to_exclude": to_exclude, "linked": linked, "created": created,

@@ -563,6 +563,35 @@ def test_stash_read_faults(stash):
         gql(stash.url, TAGS_QUERY, {}, key(stash), timeout=0.2)
 
 
+@pytest.mark.parametrize("kind", ["http_502_html", "drop"])
+def test_a_fault_after_applying_carries_the_write_out_and_loses_its_answer(stash, kind):
+    stash.add_fault(kind, nth=1, root_field="tagCreate", after_applying=True)
+    try:
+        status = gql(stash.url, TAG_CREATE, {"input": {"name": "Landed"}}, key(stash)).status_code
+    except requests.ConnectionError:
+        status = None
+    assert status == (502 if kind == "http_502_html" else None)
+    assert [tag.name for tag in stash.local_tags()].count("Landed") == 1
+    data, errors = tag_write(stash, TAG_CREATE, {"name": "Landed"})  # the second try Stash refuses
+    assert errors == ["tag with name 'Landed' already exists"]
+
+
+def test_an_answer_fault_without_after_applying_writes_nothing(stash):
+    stash.add_fault("http_502_html", nth=1, root_field="tagCreate")
+    assert gql(stash.url, TAG_CREATE, {"input": {"name": "Lost"}}, key(stash)).status_code == 502
+    assert "Lost" not in [tag.name for tag in stash.local_tags()]
+
+
+def test_tags_are_found_by_a_stash_id_for_an_endpoint(stash):
+    def found(criterion):
+        body = gql(stash.url, TAGS_QUERY, {"tag_filter": {"stash_id_endpoint": criterion}}, key(stash)).json()
+        return [tag["id"] for tag in body["data"]["findTags"]["tags"]]
+
+    assert found({"endpoint": ENDPOINT, "stash_id": TAG_A.id, "modifier": "EQUALS"}) == ["1"]
+    assert found({"endpoint": "https://elsewhere.example/graphql", "stash_id": TAG_A.id, "modifier": "EQUALS"}) == []
+    assert found({"endpoint": ENDPOINT, "stash_id": "not-a-tag", "modifier": "EQUALS"}) == []
+
+
 def scenes_page_status(sim):
     return gql(sim.url, SCENES_QUERY, {"ids": ["1"]}, key(sim)).status_code
 

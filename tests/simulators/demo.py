@@ -58,9 +58,9 @@ LIVE = {"syncEndpoint": "StashDB", "syncDryRun": False}
 def resolve_unmatched_tags(sims, stash_dir: Path, show_debug: bool) -> int:
     """Steps 3-6: list, link one, create two, exclude one, re-run the affected scenes, check."""
     print("=== 3. unmatched_tags: what the live run could not match, with suggestions")
-    listing = run_operation(sims, stash_dir, {"mode": "unmatched_tags"})
+    listing = run_operation(sims, stash_dir, {"mode": "unmatched_tags", "limit": 200})
     tags = listing["tags"]
-    print(f"{len(tags)} StashDB tags matched no local tag (report {listing['report']}); the first {SHOWN_TAGS}:")
+    print(f"{listing['total']} StashDB tags matched no local tag (report {listing['report']}); the first {SHOWN_TAGS}:")
     for tag in tags[:SHOWN_TAGS]:
         hint = tag["suggestions"][0] if tag["suggestions"] else None
         advice = f"suggest {hint['name']!r}: {hint['reason']}" if hint else "no suggestion"
@@ -81,7 +81,8 @@ def resolve_unmatched_tags(sims, stash_dir: Path, show_debug: bool) -> int:
               else f"  {made['status']}: {made['name']!r}: {made['reason']}")
     excluded = run_operation(sims, stash_dir, {"mode": "exclude_tag", "name": to_exclude["name"]})
     print(f"  excluded with pattern {excluded['pattern']!r} ({excluded['note']})")
-    affected = sorted({s for t in (to_link, *to_create, to_exclude) for s in t["scene_ids"]}, key=int)
+    resolved = [t["stashdb_id"] for t in (to_link, *to_create, to_exclude)]
+    affected = run_operation(sims, stash_dir, {"mode": "tag_scenes", "stashdb_ids": resolved})["scene_ids"]
     print(f"\n=== 5. the targeted live re-run of the {len(affected)} affected scenes")
     sims.stash.set_plugin_settings("tagManager", LIVE)
     code = run_task_as_stash(sims, stash_dir, show_debug, {"mode": "sync_scene_tags", "scene_ids": ",".join(affected)})

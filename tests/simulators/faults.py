@@ -11,6 +11,10 @@ A :class:`FaultRule` names a fault ``kind`` and which requests it hits:
 the first ``after`` ones, when given) from the first it fires on until S seconds later,
 and never again — an outage of S seconds starting mid-run.
 
+``after_applying=True`` (answer kinds only) carries the request out first and then loses
+its answer to the fault: a write Stash applied whose answer never arrives (a 502 from a
+proxy, a dropped connection, a timeout) -- the client cannot tell it from one that failed.
+
 "Matching" means: the rule's ``root_field`` (if set) is among the request's
 root fields and its ``operation`` (if set) equals the operation name. Each rule
 counts its own matching requests, so ``nth=2, root_field="findScene"`` is the
@@ -70,6 +74,7 @@ class FaultRule:
     retry_after: str | None = "1"
     seed: int = 0
     for_seconds: float | None = None
+    after_applying: bool = False
     clock: Callable[[], float] = time.monotonic
     matched: int = field(default=0, init=False)
     burst_started: float | None = field(default=None, init=False)
@@ -88,6 +93,8 @@ class FaultRule:
             raise ValueError("for_seconds goes with after=N or with nothing")
         if self.then not in HANG_THEN:
             raise ValueError(f"then must be one of {HANG_THEN}")
+        if self.after_applying and self.kind not in ANSWER_KINDS:
+            raise ValueError("after_applying loses an answer: it goes with an answer kind")
         self._rng = random.Random(self.seed)
 
     def applies_to(self, root_fields: Iterable[str], operation_name: str | None) -> bool:

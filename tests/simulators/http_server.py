@@ -22,6 +22,7 @@ from . import faults as fault_kinds
 from .faults import FaultInjector, FaultRule, drop_last_list_item, null_one_entry
 from .graphql_documents import DocumentCache, describe_operation, error_payload
 from .plain_execution import run_plainly
+from .request_hooks import AFTER, BEFORE, RequestHooks
 from .request_log import RequestLog, RequestLogEntry
 
 GRAPHQL_PATH = "/graphql"
@@ -51,6 +52,7 @@ class GraphQLService(Protocol):
 
     schema: GraphQLSchema
     faults: FaultInjector
+    hooks: RequestHooks
     request_log: RequestLog
     latency: Any  # served.Latency: simulated answer time
 
@@ -157,10 +159,17 @@ class GraphQLHTTPServer:
         rule = self.service.faults.for_request(entry.number, entry.root_fields, entry.operation_name)
         if rule is not None:
             entry.fault = rule.kind
-            early = self._apply_answer_fault(rule)
+            early = None if rule.after_applying else self._apply_answer_fault(rule)
             if early is not None:
                 return early
-        return self._execute(entry, parsed.document, rule)
+        hooks = self.service.hooks
+        hooks.run(entry.operation_name, BEFORE)
+        answer = self._execute(entry, parsed.document, rule)
+        hooks.run(entry.operation_name, AFTER)
+        if rule is not None and rule.after_applying:
+            lost = self._apply_answer_fault(rule)  # carried out; the answer is lost (or comes too late)
+            return answer if lost is None else lost
+        return answer
 
     def _simulate_latency(self, entry: RequestLogEntry) -> None:
         """A real server's time to answer: a fixed cost plus one per root field, so a

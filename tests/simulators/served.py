@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from graphql import GraphQLSchema
 
 from .faults import FaultInjector, FaultRule
 from .http_server import GraphQLHTTPServer
+from .request_hooks import AFTER, RequestHook, RequestHooks
 from .request_log import RequestLog
 
 
@@ -43,6 +44,7 @@ class ServedSimulator:
     def __init__(self, schema: GraphQLSchema, fault_kinds: frozenset[str]) -> None:
         self.schema = schema
         self.faults = FaultInjector(fault_kinds)
+        self.hooks = RequestHooks()
         self.request_log = RequestLog()
         self.latency = Latency()
         self._http = GraphQLHTTPServer(self, self.name)
@@ -77,3 +79,8 @@ class ServedSimulator:
 
     def clear_faults(self) -> None:
         self.faults.clear()
+
+    def add_hook(self, operation: str, action: Callable[[], None], *, stage: str = AFTER,
+                 nth: int | None = None) -> RequestHook:
+        """Run `action` at a moment of the requests of `operation` (see request_hooks.py)."""
+        return self.hooks.add(RequestHook(operation, action, stage, nth))

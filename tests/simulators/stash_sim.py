@@ -351,6 +351,17 @@ class StashSimulator(ServedSimulator):
         """Another client removes tags (bumps updated_at; not in the mutation log)."""
         self.store.write_scene_tags([scene_id], "REMOVE", list(tag_ids))
 
+    def edit_tag(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Another client's tagUpdate (`values` as TagUpdateInput: each list given replaces
+        the tag's); not in the tag log. Returns the tag's view."""
+        return self.refresh_tag_view(update_tag(self.store, values))
+
+    def tag_input_now(self, tag_id: int) -> dict[str, Any]:
+        """The tag's lists as a client that opened its edit form now would send them back."""
+        view = self.tag_view(self.store.tags[tag_id])
+        return {"id": str(tag_id), "aliases": list(view["aliases"]),
+                "stash_ids": [{"endpoint": s["endpoint"], "stash_id": s["stash_id"]} for s in view["stash_ids"]]}
+
     def set_plugin_settings(self, plugin_id: str, settings: dict[str, Any]) -> None:
         self.plugin_settings[plugin_id] = dict(settings)
 

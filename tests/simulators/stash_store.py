@@ -154,12 +154,13 @@ class LocalStore:
             raise StoreError(f"the simulator does not implement sort {sort!r}")
         return keys[sort]
 
-    def _stash_id_matches(self, scene: LocalScene, criterion: dict[str, Any] | None) -> bool:
+    def _stash_id_matches(self, holder: LocalScene | LocalTag, criterion: dict[str, Any] | None) -> bool:
+        """Stash's stashIDCriterionHandler, for a scene's or a tag's StashIDs."""
         if criterion is None:
             return True
         endpoint = criterion.get("endpoint") or None
         ids = [
-            s.stash_id for s in scene.stash_ids
+            s.stash_id for s in holder.stash_ids
             if endpoint is None or self.endpoint_of(s.endpoint) == endpoint
         ]
         modifier = criterion["modifier"]
@@ -167,9 +168,8 @@ class LocalStore:
             return bool(ids)
         if modifier == "IS_NULL":
             return not ids
-        if modifier == "EQUALS":
-            wanted = ascii_fold(criterion.get("stash_id") or "")
-            return any(ascii_fold(i) == wanted for i in ids)
+        if modifier == "EQUALS":   # Stash: stash_id LIKE ?
+            return any(sql_like(i, criterion.get("stash_id") or "") for i in ids)
         raise StoreError(f"the simulator does not implement stash_id_endpoint modifier {modifier}")
 
     # -- tag reads ---------------------------------------------------------
@@ -188,7 +188,9 @@ class LocalStore:
                 raise StoreError(f"tag with id {missing[0]} not found")
             found = [self.tags[i] for i in ids]
         else:
-            found = [t for t in self.tags.values() if _tag_filter_matches(t, tag_filter or {}) and _q_matches(t, q)]
+            tag_filter = tag_filter or {}
+            found = [t for t in self.tags.values() if _tag_texts_match(t, tag_filter) and _q_matches(t, q)
+                     and self._stash_id_matches(t, tag_filter.get("stash_id_endpoint"))]
             found.sort(key=_tag_sort_key(sort), reverse=direction == "DESC")
         return len(found), page.cut(found)
 
@@ -266,12 +268,11 @@ def _apply_mode(current: list[int], mode: str | None, tag_ids: list[int]) -> lis
     raise StoreError(f"unknown mode {mode}")
 
 
-def _tag_filter_matches(tag: LocalTag, tag_filter: dict[str, Any]) -> bool:
-    """Stash's TagFilterType, for the criteria the subset schema lists (all of them ANDed)."""
-    name, aliases, stash_id = (tag_filter.get(key) for key in ("name", "aliases", "stash_id_endpoint"))
+def _tag_texts_match(tag: LocalTag, tag_filter: dict[str, Any]) -> bool:
+    """Stash's TagFilterType name and aliases criteria (ANDed)."""
+    name, aliases = tag_filter.get("name"), tag_filter.get("aliases")
     return ((name is None or _text_matches(tag.name, name))
-            and (aliases is None or any(_text_matches(alias, aliases) for alias in tag.aliases))
-            and (stash_id is None or _stash_id_matches(tag, stash_id)))
+            and (aliases is None or any(_text_matches(alias, aliases) for alias in tag.aliases)))
 
 
 def _text_matches(text: str, criterion: dict[str, Any]) -> bool:
@@ -285,18 +286,6 @@ def _text_matches(text: str, criterion: dict[str, Any]) -> bool:
     if modifier not in tests:
         raise StoreError(f"the simulator does not implement text modifier {modifier}")
     return tests[modifier]()
-
-
-def _stash_id_matches(tag: LocalTag, criterion: dict[str, Any]) -> bool:
-    """Stash joins the tag's StashIDs for the endpoint (exactly; any endpoint when empty)
-    and compares stash_id with the modifier (EQUALS: LIKE)."""
-    endpoint, modifier = criterion.get("endpoint"), criterion["modifier"]
-    ids = [link.stash_id for link in tag.stash_ids if not endpoint or link.endpoint == endpoint]
-    if modifier == "EQUALS":
-        return any(sql_like(stash_id, criterion.get("stash_id") or "") for stash_id in ids)
-    if modifier == "NOT_NULL":
-        return bool(ids)
-    raise StoreError(f"the simulator does not implement StashID modifier {modifier}")
 
 
 def _q_matches(tag: LocalTag, q: str | None) -> bool:

@@ -4,24 +4,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const logic = require("../../ui/tagManagerLogic.js");
 
-const tag = (id, name, scenes, extra = {}) => ({ stashdb_id: id, name, scenes, scene_ids: [], aliases: [], category: null, ...extra });
-
-test("an unset syncDryRun is a dry run, and the reason says it was never set", () => {
-  for (const settings of [undefined, {}, { syncDryRun: null }]) {
-    const mode = logic.explainMode(settings);
-    assert.equal(mode.dryRun, true);
-    assert.equal(mode.label, "Dry run");
-    assert.match(mode.reason, /never been set/);
-  }
-});
-
-test("syncDryRun on is a dry run, off is live", () => {
-  assert.deepEqual([logic.explainMode({ syncDryRun: true }).label, logic.explainMode({ syncDryRun: "true" }).dryRun], ["Dry run", true]);
-  const live = logic.explainMode({ syncDryRun: false });
-  assert.equal(live.dryRun, false);
-  assert.equal(live.label, "Live");
-  assert.doesNotMatch(live.reason, /never/);
-});
+const tag = (id, name, scenes, extra = {}) => ({ stashdb_id: id, name, scenes, aliases: [], category: null, ...extra });
 
 test("writing one setting keeps every other key and does not touch the map it was given", () => {
   const current = { syncEndpoint: "Box", syncCreateMissing: true };
@@ -30,46 +13,76 @@ test("writing one setting keeps every other key and does not touch the map it wa
   assert.deepEqual(logic.withSetting(null, "syncDryRun", true), { syncDryRun: true });
 });
 
-test("tags sort by scene count, then name ignoring case, then id", () => {
-  const sorted = logic.sortTags([tag("c", "rope", 2), tag("a", "Anal", 1), tag("b", "Big Tits", 2), tag("d", "Rope", 2)]);
-  assert.deepEqual(sorted.map((t) => t.stashdb_id), ["b", "c", "d", "a"]);
+test("the page decides no mode: syncDryRun is only the key the switch writes, and run_mode is asked", () => {
+  const fs = require("node:fs");
+  const path = require("node:path");
+  const page = fs.readFileSync(path.join(__dirname, "../../ui/tagManager.js"), "utf8");
+  const pure = fs.readFileSync(path.join(__dirname, "../../ui/tagManagerLogic.js"), "utf8");
+  assert.deepEqual(page.match(/syncDryRun/g), ["syncDryRun"]);
+  assert.match(page, /writeSetting\("syncDryRun", dryRun\)\.then\(load\)/);   // written, then run_mode asked again
+  assert.match(page, /operation\(\{ mode: "run_mode" \}\)/);
+  assert.equal(pure.includes("syncDryRun"), false);
+  assert.equal(logic.explainMode, undefined);
 });
 
-test("the filter matches name or alias, case-insensitively, and a category", () => {
-  const tags = [tag("1", "Stockings", 3, { category: "Clothing", aliases: ["Nylons"] }), tag("2", "Rope", 2, { category: "Action" }),
-    tag("3", "Watermark", 1)];
-  assert.deepEqual(logic.filterTags(tags, { text: "nylon", category: null }).map((t) => t.stashdb_id), ["1"]);
-  assert.deepEqual(logic.filterTags(tags, { text: " ROPE ", category: null }).map((t) => t.stashdb_id), ["2"]);
-  assert.deepEqual(logic.filterTags(tags, { text: "", category: "Action" }).map((t) => t.stashdb_id), ["2"]);
-  assert.deepEqual(logic.filterTags(tags, { text: "", category: "" }).map((t) => t.stashdb_id), ["3"]);
-  assert.deepEqual(logic.filterTags(tags, { text: "s", category: "Action" }), []);
-  assert.deepEqual(logic.categoriesOf(tags), ["", "Action", "Clothing"]);
+test("the pager comes from the answer's offset, limit and total", () => {
+  const page = (offset, shown, total) => ({ offset, limit: 50, total, tags: Array.from({ length: shown }, (_, i) => i) });
+  assert.deepEqual(logic.pageInfo(page(100, 20, 120)), { page: 2, pages: 3, first: 101, last: 120, previous: 50, next: null });
+  assert.deepEqual(logic.pageInfo(page(0, 50, 120)), { page: 0, pages: 3, first: 1, last: 50, previous: null, next: 50 });
+  assert.deepEqual(logic.pageInfo(page(0, 0, 0)), { page: 0, pages: 1, first: 0, last: 0, previous: null, next: null });
+  assert.deepEqual(logic.pageInfo(null), { page: 0, pages: 1, first: 0, last: 0, previous: null, next: null });
 });
 
-test("paging clamps the page and says which rows it shows", () => {
-  const items = Array.from({ length: 120 }, (_, i) => i);
-  assert.deepEqual({ ...logic.pageOf(items, 2, 50), items: undefined }, { items: undefined, page: 2, pages: 3, first: 101, last: 120 });
-  assert.equal(logic.pageOf(items, 9, 50).page, 2);
-  assert.deepEqual(logic.pageOf([], 0, 50), { items: [], page: 0, pages: 1, first: 0, last: 0 });
+test("a page found empty past the end goes back to the last page there is", () => {
+  assert.equal(logic.offsetPastTheEnd({ offset: 100, limit: 50, total: 60, tags: [] }), 50);
+  assert.equal(logic.offsetPastTheEnd({ offset: 50, limit: 50, total: 0, tags: [] }), null);   // nothing left at all
+  assert.equal(logic.offsetPastTheEnd({ offset: 50, limit: 50, total: 60, tags: [tag("1", "A", 1)] }), null);
+  assert.equal(logic.offsetPastTheEnd({ offset: 0, limit: 50, total: 0, tags: [] }), null);
 });
 
-test("selecting: one row toggles; a page selects all, or unselects all when all were in", () => {
+test("selecting keeps rows across pages: one row toggles; a page selects all, or unselects all when all were in", () => {
   const rows = [tag("1", "A", 1), tag("2", "B", 1)];
-  let selection = logic.toggleSelected({}, "1");
-  assert.deepEqual(selection, { 1: true });
+  let selection = logic.toggleSelected({}, rows[0]);
+  assert.deepEqual(Object.keys(selection), ["1"]);
   selection = logic.toggleAll(selection, rows);
-  assert.deepEqual(selection, { 1: true, 2: true });
+  assert.deepEqual(selection, { 1: rows[0], 2: rows[1] });
   assert.deepEqual(logic.toggleAll(selection, rows), {});
-  assert.deepEqual(logic.toggleSelected(selection, "1"), { 2: true });
-  assert.deepEqual(logic.selectedOpenIds({ 1: true, 2: true }, rows, { 1: { kind: "created" } }), ["2"]);
+  assert.deepEqual(Object.keys(logic.toggleSelected(selection, rows[0])), ["2"]);
+  const later = logic.toggleSelected(selection, tag("9", "Z", 1));   // from another page
+  assert.deepEqual(logic.selectedOpenIds(later, { 1: { kind: "created" }, 2: { kind: "failed", reason: "x" } }), ["2", "9"]);
 });
 
-test("the affected scenes are the union of the resolved tags' scenes, skipped and failed ones left out", () => {
-  const tags = [tag("1", "A", 2, { scene_ids: ["10", "2"] }), tag("2", "B", 2, { scene_ids: ["2", "7"] }),
-    tag("3", "C", 1, { scene_ids: ["99"] }), tag("4", "D", 1, { scene_ids: ["50"] }), tag("5", "E", 1, { scene_ids: ["60"] })];
-  const resolved = { 1: { kind: "linked" }, 2: { kind: "excluded" }, 4: { kind: "skipped" }, 5: { kind: "failed" } };
-  assert.deepEqual(logic.affectedSceneIds(tags, resolved), ["2", "7", "10"]);
-  assert.deepEqual(logic.affectedSceneIds(tags, {}), []);
+test("the tags the targeted re-run covers are the resolved ones, skipped and failed left out", () => {
+  const resolved = { a: { kind: "linked" }, b: { kind: "excluded" }, c: { kind: "skipped" }, d: { kind: "failed" }, e: { kind: "created" } };
+  assert.deepEqual(logic.affectingIds(resolved), ["a", "b", "e"]);
+  assert.deepEqual(logic.affectingIds({}), []);
+  assert.equal(logic.isOpen(undefined), true);
+  assert.equal(logic.isOpen({ kind: "failed" }), true);
+  assert.equal(logic.isOpen({ kind: "linked" }), false);
+});
+
+test("rows resolved here stay in the table after a fresh listing leaves them out, first", () => {
+  const listed = [tag("2", "B", 3), tag("3", "C", 1)];
+  const resolvedRows = { 9: tag("9", "Z", 5), 2: tag("2", "B", 3) };
+  assert.deepEqual(logic.tableRows(listed, resolvedRows).map((t) => t.stashdb_id), ["9", "2", "3"]);
+  assert.deepEqual(logic.tableRows([], {}), []);
+});
+
+test("after the targeted re-run the page says what the run's own report says, not what the settings say", () => {
+  const finished = logic.jobState({ status: "FINISHED" });
+  const listing = (report, dryRun) => ({ newest_run: { report, dry_run: dryRun, targeted: true, finished: true } });
+  const live = logic.syncOutcome(5, "r1", listing("r2", false), finished);
+  assert.deepEqual(live, { ok: true, synced: true, text: "Synced the 5 affected scenes: their resolved tags are on them now." });
+  const dry = logic.syncOutcome(1, "r1", listing("r2", true), finished);
+  assert.equal(dry.synced, false);
+  assert.equal(dry.text, "Dry run of the 1 affected scene finished: nothing was written (see Stash's log).");
+  for (const unknown of [listing("r1", false), null, {}]) {   // no new report: the page cannot tell
+    const said = logic.syncOutcome(5, "r1", unknown, finished);
+    assert.equal(said.synced, false);
+    assert.match(said.text, /whether it wrote is unknown/);
+  }
+  const failed = logic.syncOutcome(5, "r1", listing("r2", false), logic.jobState({ status: "FAILED", error: "boom" }));
+  assert.deepEqual(failed, { ok: false, synced: false, text: "The sync failed: boom." });
 });
 
 test("create_tags' answer becomes one state per tag", () => {

@@ -115,6 +115,8 @@ class FakeServers:
             return {"findTag": self.local_tags.get(variables["id"])}
         if "TagManagerTagCreate" in query or "TagManagerTagUpdate" in query:
             return self._tag_write(query, variables["input"])
+        if "TagManagerExcludePatterns" in query:
+            return {"configuration": {"scraping": {"excludeTagPatterns": list(self.exclude_tag_patterns)}}}
         if "TagManagerConfigureScraping" in query:
             self.tag_writes.append(("configureScraping", variables["input"]))
             self.exclude_tag_patterns = list(variables["input"]["excludeTagPatterns"])

@@ -209,7 +209,7 @@ def test_the_hook_talks_to_stash_with_the_credentials_it_was_given_and_leaks_non
 
 # -- never on the plugin's own writes --------------------------------------------------
 
-def test_link_tag_and_create_tags_do_not_set_off_the_hook(tmp_path):
+def test_link_tag_create_tags_and_pin_matches_do_not_set_off_the_hook(tmp_path):
     servers = synced_library(tmp_path)
     hooks = HooksLikeStash(tmp_path)
     servers.after_tag_write = hooks
@@ -219,8 +219,10 @@ def test_link_tag_and_create_tags_do_not_set_off_the_hook(tmp_path):
     assert code == 0 and assert_stash_protocol(stdout, stderr)["output"]["written"] is True
     code, stdout, stderr = run_plugin(servers, tmp_path, args={"mode": "create_tags", "stashdb_ids": [LATEX["id"]]})
     assert code == 0 and assert_stash_protocol(stdout, stderr)["output"]["created"] == 1
+    code, stdout, stderr = run_plugin(servers, tmp_path, args={"mode": "pin_matches", "dry_run": False})
+    assert code == 0 and assert_stash_protocol(stdout, stderr)["output"]["pinned"] == 2   # Anal by name, Blond by alias
     assert [(code, json.loads(out)["output"]["reason"]) for code, out, _ in hooks.runs] == [
-        (0, "tagManager's own tag write")] * 2
+        (0, "tagManager's own tag write")] * 4
     assert servers.queued_tasks == []
     assert list((tmp_path / "plugin_data" / "tagManager" / "own_tag_writes").iterdir()) == []
 

@@ -13,6 +13,7 @@ import ast
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import urllib.error
@@ -41,6 +42,11 @@ from plugin_packaging.serve_source import PluginSource
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXED_DATE = "2025-06-07 08:09:10"
 HTTP_TIMEOUT_SECONDS = 5
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid",
+}
 
 
 def load_index(index_path: Path) -> list[dict]:
@@ -52,8 +58,21 @@ def zip_names(zip_path: Path) -> list[str]:
         return archive.namelist()
 
 
+def git(root: Path, *command: str, **env: str) -> None:
+    subprocess.run(["git", "-C", str(root), *command], env={**os.environ, **GIT_ENV, **env}, check=True,
+                   timeout=30, capture_output=True)
+
+
+def track(root: Path) -> Path:
+    """Every file in the folder tracked by git, as in a clone of the repository."""
+    if not (root / ".git").exists():
+        git(root, "init", "-q")
+    git(root, "add", "-A")
+    return root
+
+
 def make_plugin_tree(root: Path, plugin_id: str = "demoPlugin", version: str = "1.2.3") -> Path:
-    """A small plugin folder with runtime files and everything that must stay out."""
+    """A small plugin folder in git, with runtime files and everything that must stay out."""
     root.mkdir(parents=True, exist_ok=True)
     (root / f"{plugin_id}.yml").write_text(
         f"name: Demo Plugin\ndescription: Demo, does things\nversion: {version}\n"
@@ -73,7 +92,7 @@ def make_plugin_tree(root: Path, plugin_id: str = "demoPlugin", version: str = "
         (root / folder).mkdir()
         (root / folder / "module.py").write_text("X = 1\n", encoding="utf-8")
     (root / "tests" / "fixture.yml").write_text("a: 1\n", encoding="utf-8")
-    return root
+    return track(root)
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +157,13 @@ def test_zip_holds_the_manifest_and_every_top_level_module_at_its_root(repo_buil
     assert names == sorted(names)
 
 
+def test_every_file_in_the_zip_is_tracked_by_git(repo_build):
+    tracked = subprocess.run(["git", "-C", str(REPO_ROOT), "ls-files"], capture_output=True, text=True, timeout=30,
+                             check=True).stdout.splitlines()
+
+    assert set(zip_names(repo_build.zip_path)) <= set(tracked)
+
+
 def test_zip_leaves_out_tests_and_tooling(repo_build):
     names = zip_names(repo_build.zip_path)
 
@@ -195,11 +221,55 @@ def test_zip_holds_the_pages_javascript_and_css_but_nothing_else_of_ui(tmp_path)
     (root / "ui").mkdir()
     for name in ("page.js", "page.css", "notes.txt"):
         (root / "ui" / name).write_text("/* x */\n", encoding="utf-8")
+    track(root)
 
     built = build_package(root, tmp_path / "dist", date=FIXED_DATE)
 
     names = zip_names(built.zip_path)
     assert [name for name in names if name.startswith("ui/")] == ["ui/page.css", "ui/page.js"]
+
+
+def test_an_untracked_file_stays_out_of_the_zip(tmp_path):
+    # A scratch module with a key in it, beside the plugin's own: git does not track it.
+    root = make_plugin_tree(tmp_path / "plugin")
+    key = "stash-apikey-0badc0ffee0badc0ffee"
+    (root / "scratch.py").write_text(f"STASH_API_KEY = {key!r}\n", encoding="utf-8")
+    (root / "ui").mkdir()
+    (root / "ui" / "scratch.js").write_text(f"const key = {key!r};\n", encoding="utf-8")
+
+    built = build_package(root, tmp_path / "dist", date=FIXED_DATE)
+
+    names = zip_names(built.zip_path)
+    assert "scratch.py" not in names and "ui/scratch.js" not in names
+    assert key.encode() not in built.zip_path.read_bytes()
+    assert names == ["README.md", "demoPlugin.yml", "entry.py", "helper.py", "plugin_info.py", "requirements.txt"]
+
+
+def test_the_command_line_names_the_files_it_left_out_as_untracked(tmp_path, capsys):
+    root = make_plugin_tree(tmp_path / "plugin")
+    (root / "scratch.py").write_text("X = 1\n", encoding="utf-8")
+
+    exit_code = main(["--root", str(root), "--out", str(tmp_path / "dist"), "--date", FIXED_DATE])
+
+    assert exit_code == 0
+    assert "not tracked by git, left out: scratch.py" in capsys.readouterr().err
+
+
+def test_a_folder_that_is_not_a_git_checkout_is_refused(tmp_path):
+    root = make_plugin_tree(tmp_path / "plugin")
+    shutil.rmtree(root / ".git")
+
+    with pytest.raises(PackagingError, match="not a git checkout.*build it from a clone"):
+        build_package(root, tmp_path / "dist", date=FIXED_DATE)
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_required_file_git_does_not_track_is_refused(tmp_path):
+    root = make_plugin_tree(tmp_path / "plugin")
+    git(root, "rm", "-q", "--cached", "requirements.txt")
+
+    with pytest.raises(PackagingError, match="requirements.txt"):
+        build_package(root, tmp_path / "dist", date=FIXED_DATE)
 
 
 def test_zip_files_hold_the_source_bytes(tmp_path):

@@ -63,7 +63,9 @@ def test_unmatched_tags_lists_the_reports_tags_with_their_scenes_and_details(ser
     by_name = {tag["name"]: tag for tag in output["tags"]}
     assert set(by_name) == {"Big Tits", "Stockings", "Ass-to-Mouth"}
     big = by_name["Big Tits"]
-    assert big["stashdb_id"] == "t-big" and big["scenes"] == 3 and big["scene_ids"] == ["1", "2", "3"]
+    assert big["stashdb_id"] == "t-big" and big["scenes"] == 3 and "scene_ids" not in big
+    scenes = operation(servers, tmp_path, mode="tag_scenes", stashdb_ids="t-big")[1]["output"]
+    assert scenes["scene_ids"] == ["1", "2", "3"] and scenes["total"] == 3 and scenes["complete"] is True
     assert big["description"] == BIG_TITS["description"] and big["category"] == "Body"
     assert big["aliases"] == BIG_TITS["aliases"]
     assert len(servers.stashdb_ops) == asked_before  # listing asks StashDB nothing
@@ -96,7 +98,9 @@ def test_the_newest_whole_library_report_is_chosen_over_a_targeted_rerun(servers
     assert output["tags"][0]["scenes"] == 3
     targeted = [name for name in reports if name != output["report"]]
     named = operation(servers, tmp_path, mode="unmatched_tags", report=targeted[0])[1]["output"]
-    assert named["report"] == targeted[0] and named["tags"][0]["scene_ids"] == ["2"]
+    assert named["report"] == targeted[0] and named["tags"][0]["scenes"] == 1
+    scenes = operation(servers, tmp_path, mode="tag_scenes", stashdb_ids=["t-big"], report=targeted[0])[1]["output"]
+    assert scenes["scene_ids"] == ["2"]
 
 
 # -- link_tag ------------------------------------------------------------------------
@@ -212,6 +216,54 @@ def test_exclude_tag_appends_one_exact_pattern_and_keeps_the_others(servers, tmp
     again = operation(servers, tmp_path, mode="exclude_tag", name="ass-to-mouth (atm)")[1]["output"]
     assert again["written"] is False and again["already_excluded_by"] == r"^Ass-to-Mouth \(ATM\)$"
     assert len(servers.tag_writes) == 1
+
+
+def another_client_undoes_the_writes(servers, times: int, undo) -> None:
+    """After each of tagManager's first `times` writes, another client's write from an
+    older read (`undo`) lands before tagManager's next request (its read-back)."""
+    count = {"written": 0, "undone": 0}
+
+    def stash_fault(query, variables):
+        if "TagManagerConfigureScraping" in query or "TagManagerTagUpdate" in query:
+            count["written"] += 1
+        elif count["undone"] < min(count["written"], times):
+            count["undone"] += 1
+            undo()
+
+    servers.stash_fault = stash_fault
+
+
+def test_exclude_tag_writes_again_when_another_write_undid_its_pattern(servers, tmp_path):
+    servers.exclude_tag_patterns[:] = ["^fansdb"]
+    another_client_undoes_the_writes(servers, 1, lambda: servers.exclude_tag_patterns.__setitem__(
+        slice(None), ["^fansdb", "^user"]))
+    code, result, stderr = operation(servers, tmp_path, mode="exclude_tag", name="Watermark")
+    assert code == 0 and result["output"]["written"] is True
+    assert servers.exclude_tag_patterns == ["^fansdb", "^user", "^Watermark$"]
+    assert len(servers.tag_writes) == 2
+    assert any("lost ['^Watermark$'] right after tagManager wrote them" in line for line in log_lines(stderr, "w"))
+
+
+def test_exclude_tag_gives_up_after_three_writes_another_client_undid(servers, tmp_path):
+    servers.exclude_tag_patterns[:] = ["^fansdb"]
+    another_client_undoes_the_writes(servers, 3, lambda: servers.exclude_tag_patterns.__setitem__(
+        slice(None), ["^fansdb"]))
+    code, result, _ = operation(servers, tmp_path, mode="exclude_tag", name="Watermark")
+    assert code == 1 and "kept changing" in result["error"] and "after 3 writes they still lack ['^Watermark$']" \
+        in result["error"]
+    assert len(servers.tag_writes) == 3
+
+
+def test_link_tag_writes_again_when_another_write_undid_its_link(servers, tmp_path):
+    stale = json.loads(json.dumps(servers.local_tags["4"]))
+    stale["aliases"].append("Hosiery Too")      # the other client's own edit, made on an older read
+    another_client_undoes_the_writes(servers, 1, lambda: servers.local_tags.__setitem__("4", stale))
+    code, result, _ = operation(servers, tmp_path, mode="link_tag", stashdb_id="t-stockings", tag_id="4")
+    assert code == 0 and result["output"]["written"] is True and result["output"]["alias_added"] == "Stockings"
+    tag = servers.local_tags["4"]
+    assert [s["stash_id"] for s in tag["stash_ids"]] == ["f-1", "t-stockings"]
+    assert tag["aliases"] == ["Nylons", "Hosiery Too", "Stockings"]
+    assert [w[0] for w in servers.tag_writes] == ["tagUpdate", "tagUpdate"]
 
 
 # -- bad input -----------------------------------------------------------------------

@@ -51,8 +51,8 @@ def test_an_impossible_folder_makes_an_incomplete_report_not_an_exception(tmp_pa
     assert report.finish({}, []) is None
 
 
-def test_a_killed_runs_report_is_read_as_far_as_it_goes(tmp_path):
-    from report_reader import choose_report, read_unmatched
+def test_a_killed_runs_report_is_read_as_far_as_it_goes(tmp_path, caplog):
+    from report_reader import choose_report, read_stashdb_tags, read_summary, scenes_with_tags, tally_unmatched
     from scene_tag_plan import UnmatchedTag
     from stashdb_tag import StashDBTag
 
@@ -64,10 +64,14 @@ def test_a_killed_runs_report_is_read_as_far_as_it_goes(tmp_path):
     report.flush()
     with open(report.folder / "scenes.json", "ab") as handle:  # killed in the middle of the next row
         handle.write(b',\n  {"scene_id": "3", "unmatched_st')
-    found = read_unmatched(choose_report(tmp_path, "E"))
-    assert found.summary is None
-    assert found.scene_ids == {"sdb-rope": ["1", "2"], "sdb-gag": ["2"]}
-    assert found.tags == {"sdb-rope": rope}
+    folder = choose_report(tmp_path, "E")
+    caplog.set_level("INFO", logger="tagManager")
+    assert read_summary(folder) is None
+    assert tally_unmatched(folder).scene_counts == {"sdb-rope": 2, "sdb-gag": 1}
+    assert scenes_with_tags(folder, ["sdb-gag"]) == {"2"}
+    assert read_stashdb_tags(folder) == {"sdb-rope": rope}
+    (cut,) = {r.getMessage() for r in caplog.records if "cut short" in r.getMessage()}
+    assert "scenes.json" in cut and not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
 def test_the_newest_report_wins_even_within_one_second(tmp_path):

@@ -9,7 +9,7 @@ import responses
 from graphql import parse, validate
 
 import stash_local
-from stash_local import LocalStash, StashAuthError, StashLocalError, build_add_tags_mutation
+from stash_local import LocalStash, StashAuthError, StashLocalError, StashWriteUncertain, build_add_tags_mutation
 from tests.shared_schemas import require_stash_schema
 
 URL = "http://127.0.0.1:9999/graphql"
@@ -76,6 +76,25 @@ def test_a_short_stash_outage_is_ridden_out_by_the_retries():
     responses.add(responses.POST, URL, json={"data": {"findScenes": {"scenes": [{"id": "1"}]}}})
     assert LocalStash(requests.Session(), URL, sleep=no_wait).scenes_by_ids(["1"]) == [{"id": "1"}]
     assert len(responses.calls) == 4
+
+
+@responses.activate
+@pytest.mark.parametrize("failure", [dict(status=502, body="<html>502</html>"), dict(body=requests.ConnectionError()),
+                                     dict(body=requests.ReadTimeout())])
+def test_a_tag_create_whose_answer_is_lost_is_not_sent_again(failure):
+    responses.add(responses.POST, URL, **failure)
+    waits = []
+    with pytest.raises(StashWriteUncertain, match="may have created the tag"):
+        LocalStash(requests.Session(), URL, sleep=waits.append).create_tag({"name": "New"})
+    assert len(responses.calls) == 1 and waits == []
+
+
+@responses.activate
+def test_a_tag_update_is_retried_since_sending_the_same_lists_again_is_harmless():
+    responses.add(responses.POST, URL, status=502, body="down")
+    responses.add(responses.POST, URL, json={"data": {"tagUpdate": {"id": "4", "aliases": ["A"]}}})
+    assert LocalStash(requests.Session(), URL, sleep=no_wait).update_tag({"id": "4", "aliases": ["A"]})["id"] == "4"
+    assert len(responses.calls) == 2
 
 
 @responses.activate

@@ -900,15 +900,27 @@ def test_an_answer_nested_deeper_than_python_decodes_is_a_stashdb_error(http, fa
     assert not any(isinstance(exc, RecursionError) for exc in all_exceptions_in_chain(caught.value))
 
 
-def test_an_answer_over_the_byte_cap_is_a_stashdb_error_retried_like_an_outage(http, fake_clock, monkeypatch):
+def test_an_answer_over_the_byte_cap_fails_only_the_ids_whose_own_answer_is_too_large(http, fake_clock,
+                                                                                      monkeypatch):
     import stashdb_api
 
     monkeypatch.setattr(stashdb_api, "MAX_ANSWER_BYTES", 4096)
     monkeypatch.setattr(stashdb_api, "_READ_CHUNK_BYTES", 1024)
-    http.add(responses.POST, ENDPOINT, status=200, body=b'{"data": {"s0": "' + b"x" * 10_000 + b'"}}')
-    with pytest.raises(StashDBError, match="answer larger than 4,096 bytes, not read"):
-        one_scene(make_client(fake_clock), "a")
-    assert len(http.calls) == stashdb_api.MAX_RETRIES + 1
+    huge = {"c"}   # scene c's own answer is over the cap; a, b and d fit, alone or in pairs
+
+    def answer(request):
+        variables = json.loads(request.body)["variables"]
+        data = {f"s{name.removeprefix('id')}": {**scene(i, "Anal"), "id": value} | (
+            {"title": "x" * 10_000} if value in huge else {}) for i, (name, value) in enumerate(variables.items())}
+        return 200, {}, json.dumps({"data": data})
+
+    http.add_callback(responses.POST, ENDPOINT, callback=answer)
+    results = make_client(fake_clock).find_scenes_by_ids(["a", "b", "c", "d"])
+    assert [r["id"] if isinstance(r, dict) else type(r).__name__ for r in results] == [
+        "a", "b", "StashDBAnswerTooLarge", "d"]
+    assert "answer larger than 4,096 bytes, not read" in str(results[2])
+    # 4 ids -> too large; halves [a, b] fine and [c, d] too large; then [c] too large, [d] fine.
+    assert [len(json.loads(call.request.body)["variables"]) for call in http.calls] == [4, 2, 2, 1, 1]
 
 
 def test_an_answer_just_under_the_cap_is_read(http, fake_clock, monkeypatch):
