@@ -112,7 +112,7 @@ def _tag_id(name: str, value: Any) -> str:
     return str(int(text))
 
 
-def _stashdb_ids(name: str, value: Any) -> list[str]:
+def stashdb_id_list(name: str, value: Any) -> list[str]:
     items = listed_items(value, f"{name} must be a list of StashDB ids or a comma-separated text, not {value!r}")
     ids = list(dict.fromkeys(_stashdb_id(name, item) for item in items))
     if not ids or len(ids) > MAX_IDS_PER_CALL:
@@ -151,7 +151,7 @@ def _filter_text(name: str, value: Any) -> str:
 
 _ARG_PARSERS = {
     "report": report_name, "offset": _offset, "limit": _page_size, "text": _filter_text, "category": _filter_text,
-    "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": _stashdb_ids, "name": _text,
+    "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": stashdb_id_list, "name": _text,
     "add_alias": boolean_value, "replace": boolean_value, "dry_run": boolean_value, "parent_from_category": boolean_value,
 }
 

@@ -665,6 +665,31 @@ def test_find_tags_paging_and_stash_ids(stash):
     assert gql(stash.url, TAGS_QUERY, {"tag_filter": named}, key(stash)).json()["data"]["findTags"]["count"] == 1
 
 
+@pytest.mark.parametrize("tag_filter, names", [
+    ({"name": {"value": "k_pt", "modifier": "EQUALS"}}, ["Kept"]),              # LIKE: _ is one character
+    ({"name": {"value": "%n%", "modifier": "EQUALS"}}, ["Anal", "Blonde"]),
+    ({"aliases": {"value": "KEEP", "modifier": "EQUALS"}}, ["Kept"]),
+    ({"aliases": {"value": "Kept", "modifier": "EQUALS"}}, []),                  # a name is not an alias
+    ({"stash_id_endpoint": {"endpoint": ENDPOINT, "stash_id": TAG_A.id, "modifier": "EQUALS"}}, ["Anal"]),
+    ({"stash_id_endpoint": {"endpoint": ENDPOINT + "/", "stash_id": TAG_A.id, "modifier": "EQUALS"}}, []),
+])
+def test_find_tags_filters_as_stash_does(stash, tag_filter, names):
+    body = gql(stash.url, TAGS_QUERY, {"tag_filter": tag_filter, "filter": {"per_page": -1, "sort": "name"}},
+               key(stash)).json()
+    assert [tag["name"] for tag in body["data"]["findTags"]["tags"]] == names
+
+
+def test_run_plugin_task_is_recorded_with_its_arguments_and_answers_a_job_id(stash):
+    document = """mutation Run($args: Map) {
+      runPluginTask(plugin_id: "tagManager", task_name: "Re-match", description: "why", args_map: $args)
+    }"""
+    body = gql(stash.url, document, {"args": {"stashdb_tag_ids": ["a"], "report": "r"}}, key(stash)).json()
+    assert body["data"] == {"runPluginTask": "1"}
+    (task,) = stash.plugin_tasks
+    assert (task.plugin_id, task.task_name, task.description, task.args_map) == (
+        "tagManager", "Re-match", "why", {"stashdb_tag_ids": ["a"], "report": "r"})
+
+
 def test_configuration_lists_the_stash_box_settings_and_plugin_settings():
     library = generate_library(30, seed=3, exclude_tag_patterns=("^pov$",))
     settings = {"tagManager": {"dryRun": False, "endpoint": "x"}, "otherPlugin": {}}
