@@ -15,7 +15,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ import requests
 import yaml
 
 from tag_manager import REMATCH_TASK_NAME
-from tests.simulators.expectations import compute_outcomes
+from tests.simulators.expectations import compute_outcomes, in_library_terms
 from tests.simulators.launch import start_simulators
 from tests.simulators.library import generate_library
 
@@ -100,15 +99,6 @@ def collect_unmatched(library) -> dict:
         for name in outcome.unmatched_tag_names:
             carriers.setdefault(by_name[name], set()).add(outcome.scene_id)
     return carriers
-
-
-def in_library_terms(tags, served_endpoint: str, library_endpoint: str) -> list:
-    """The simulator's tags with the StashDB simulator's URL written as the library's endpoint
-    (the simulator rewrote it the other way when it loaded the library)."""
-    def link(stash_id):
-        return replace(stash_id, endpoint=library_endpoint) if stash_id.endpoint == served_endpoint else stash_id
-
-    return [replace(tag, stash_ids=tuple(map(link, tag.stash_ids))) for tag in tags]
 
 
 def test_the_sync_left_the_tag_unmatched_and_a_new_unlinked_tag_queues_nothing(followed):
