@@ -10,6 +10,8 @@
 - `undo_run` {report, dry_run?}: remove from each scene exactly the tags that live run added
   (a preview unless dry_run is false; run_undo.py);
 - `list_runs` {}: the newest report folders, for the page's undo buttons;
+- `pin_matches` {report?, dry_run?}: local tags that match a report's StashDB tags by name or
+  alias gain their StashIDs (a preview unless dry_run is false; tag_pinning.py);
 - `rematch_candidates` {report?}: the scenes of the last whole-library run that can gain tags
   resolved since, for the page's re-match button (rematch_offer.py);
 - `run_mode` {}: whether the sync task would run dry or live, and why (tag_manager.py
@@ -27,11 +29,13 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from operation_lock import OperationLockTimeout, operation_lock
+from report_memory import choose_memory
 from report_reader import ReportNotFound, choose_report, read_stashdb_tags, read_summary, report_folders
-from run_config import ConfigError, boolean_value, is_stash_id, listed_items
+from run_config import ConfigError, boolean_value, exclude_patterns, is_stash_id, listed_items
 from stashdb_api import StashDBAuthError, StashDBError
 from stashdb_tag import StashDBTag
 from tag_matching import TagCache
+from tag_pinning import pin_matches
 from tag_resolution import (GLOBAL_PATTERNS_NOTE, SKIPPED, ResolutionError, TagCreation, TagCreator,
                             exclude_tag, link_tag)
 from rematch_offer import rematch_candidates
@@ -41,7 +45,8 @@ from unmatched_listing import MAX_PAGE_SIZE, tag_scenes, unmatched_tags
 log = logging.getLogger("tagManager.operations")
 
 UNMATCHED_TAGS, LINK_TAG, CREATE_TAGS, EXCLUDE_TAG = "unmatched_tags", "link_tag", "create_tags", "exclude_tag"
-RUN_MODE, TAG_SCENES, UNDO_RUN, LIST_RUNS = "run_mode", "tag_scenes", "undo_run", "list_runs"
+RUN_MODE, TAG_SCENES, UNDO_RUN, LIST_RUNS, PIN_MATCHES = (
+    "run_mode", "tag_scenes", "undo_run", "list_runs", "pin_matches")
 REMATCH_CANDIDATES = "rematch_candidates"
 MAX_RUNS_LISTED = 50
 OPERATION_ARGS = {  # mode -> (required, optional)
@@ -53,10 +58,11 @@ OPERATION_ARGS = {  # mode -> (required, optional)
     TAG_SCENES: (("stashdb_ids",), ("report",)),
     UNDO_RUN: (("report",), ("dry_run",)),
     LIST_RUNS: ((), ()),
+    PIN_MATCHES: ((), ("report", "dry_run")),
     REMATCH_CANDIDATES: ((), ("report",)),
 }
 OPERATION_MODES = tuple(OPERATION_ARGS)
-WRITE_MODES = (LINK_TAG, CREATE_TAGS, EXCLUDE_TAG, UNDO_RUN)   # one at a time, under the operation lock
+WRITE_MODES = (LINK_TAG, CREATE_TAGS, EXCLUDE_TAG, UNDO_RUN, PIN_MATCHES)   # one at a time, under the operation lock
 MAX_IDS_PER_CALL = 1000
 
 
@@ -111,7 +117,7 @@ def _tag_id(name: str, value: Any) -> str:
     return str(int(text))
 
 
-def _stashdb_ids(name: str, value: Any) -> list[str]:
+def stashdb_id_list(name: str, value: Any) -> list[str]:
     items = listed_items(value, f"{name} must be a list of StashDB ids or a comma-separated text, not {value!r}")
     ids = list(dict.fromkeys(_stashdb_id(name, item) for item in items))
     if not ids or len(ids) > MAX_IDS_PER_CALL:
@@ -150,7 +156,7 @@ def _filter_text(name: str, value: Any) -> str:
 
 _ARG_PARSERS = {
     "report": report_name, "offset": _offset, "limit": _page_size, "text": _filter_text, "category": _filter_text,
-    "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": _stashdb_ids, "name": _text,
+    "stashdb_id": _stashdb_id, "tag_id": _tag_id, "stashdb_ids": stashdb_id_list, "name": _text,
     "add_alias": boolean_value, "replace": boolean_value, "dry_run": boolean_value, "parent_from_category": boolean_value,
 }
 
@@ -216,6 +222,12 @@ def undo(args: dict, context: OperationContext) -> dict:
     return undo_run(context.local, folder, dry_run=args.get("dry_run", True), report_dir=context.report_dir)
 
 
+def pin(args: dict, context: OperationContext) -> dict:
+    folder = choose_memory(context.report_dir, context.endpoint, args.get("report"))
+    return pin_matches(context.local, folder, endpoint=context.endpoint,
+                       exclude_patterns=exclude_patterns(context.configuration), dry_run=args.get("dry_run", True))
+
+
 def list_runs(args: dict, context: OperationContext) -> dict:
     """The newest runs first, each with its counts, the report it started from (a re-match's
     memory, an undo's run) and, when undone, the undo's report."""
@@ -236,7 +248,8 @@ def _run_row(folder, undone_by: str | None) -> dict:
 
 
 _OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, TAG_SCENES: tag_scenes, LINK_TAG: link, CREATE_TAGS: create,
-               EXCLUDE_TAG: exclude, UNDO_RUN: undo, LIST_RUNS: list_runs, REMATCH_CANDIDATES: rematch_candidates}
+               EXCLUDE_TAG: exclude, UNDO_RUN: undo, LIST_RUNS: list_runs, PIN_MATCHES: pin,
+               REMATCH_CANDIDATES: rematch_candidates}
 
 
 # -- StashDB tag details: the report first, StashDB for the rest ----------------------

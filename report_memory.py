@@ -32,15 +32,27 @@ class ReportMemory:
     vocabulary: list[tuple[str, str]] = field(default_factory=list)      # number -> (id, name)
     tags_by_stashdb_scene: dict[str, tuple[int, ...]] = field(default_factory=dict)
     scene_ids: list[str] = field(default_factory=list)
+    stashdb_scene_of: dict[str, str] = field(default_factory=dict)       # local scene id -> StashDB scene id
 
-    def stashdb_scene(self, stashdb_id: str) -> dict | None:
-        """The StashDB scene as the sync's fetcher would have received it (id, tags)."""
+    def stashdb_scene(self, stashdb_id: str, only_tags: frozenset[str] | None = None) -> dict | None:
+        """The StashDB scene as the sync's fetcher would have received it (id, tags); with
+        `only_tags`, only those of its tags whose StashDB ids are listed."""
         numbers = self.tags_by_stashdb_scene.get(stashdb_id)
         if numbers is None:
             return None
         tags = [{"id": self.vocabulary[n][0], "name": self.vocabulary[n][1]}
                 for n in numbers if 0 <= n < len(self.vocabulary)]
+        if only_tags is not None:
+            tags = [tag for tag in tags if tag["id"] in only_tags]
         return {"id": stashdb_id, "deleted": False, "tags": tags}
+
+    def scenes_with_tags(self, stashdb_tag_ids: Iterable[str]) -> list[str]:
+        """The remembered scenes whose StashDB scene carries any of these StashDB tags, in
+        the report's order."""
+        wanted = set(stashdb_tag_ids)
+        numbers = {n for n, (tag_id, _) in enumerate(self.vocabulary) if tag_id in wanted}
+        return [scene_id for scene_id in self.scene_ids
+                if numbers.intersection(self.tags_by_stashdb_scene.get(self.stashdb_scene_of[scene_id], ()))]
 
 
 def covers_library(folder: ReportFolder) -> bool:
@@ -70,8 +82,10 @@ def read_memory(folder: ReportFolder) -> ReportMemory:
         numbers = remembered_numbers(row)
         if numbers is None:
             continue
-        memory.tags_by_stashdb_scene[row["stashdb_id"]] = numbers
+        stashdb_id = row["stashdb_id"]
+        memory.tags_by_stashdb_scene[stashdb_id] = numbers
         memory.scene_ids.append(scene_id)
+        memory.stashdb_scene_of[scene_id] = stashdb_id
     if not memory.vocabulary and memory.scene_ids:
         log.warning("Report %s remembers scenes but not their tags' names (%s unreadable)", folder.name,
                     VOCABULARY_FILE)
@@ -105,8 +119,11 @@ class RememberedStashDB:
     request_count = 0
     rate_limiter = None
 
-    def __init__(self, memory: ReportMemory):
+    def __init__(self, memory: ReportMemory, only_tags: Iterable[str] | None = None):
+        """`only_tags`: answer each scene with only these of its StashDB tags (a re-match
+        that follows one tag change adds that tag's match and nothing else)."""
         self.memory = memory
+        self.only_tags = None if only_tags is None else frozenset(only_tags)
 
     def check_access(self) -> str:
         return f"report {self.memory.folder.name}"
@@ -118,4 +135,4 @@ class RememberedStashDB:
     def find_scenes_by_ids(self, stashdb_ids: Iterable[str]) -> list[dict | None]:
         """The remembered scene, or None when the report does not hold that StashDB id (the
         scene's StashID changed since the report)."""
-        return [self.memory.stashdb_scene(str(stashdb_id)) for stashdb_id in stashdb_ids]
+        return [self.memory.stashdb_scene(str(stashdb_id), self.only_tags) for stashdb_id in stashdb_ids]

@@ -27,6 +27,7 @@ REQUIREMENTS: tuple[tuple[str, str], ...] = (
     ("requests", "requests"),
     ("stashapi.stashapp", "stashapp-tools"),
 )
+HOOK_REQUIREMENTS = REQUIREMENTS[:1]   # the tag-change hook talks to Stash with requests alone, when at all
 
 
 @dataclass(frozen=True)
@@ -35,12 +36,14 @@ class RequirementsProblem:
     broken: str = ""                # installed, but importing it failed: which, and why
 
 
-def requirements_problem(requirements: Sequence[tuple[str, str]] = REQUIREMENTS) -> RequirementsProblem | None:
-    """None when every requirement imports; else what is missing (or broken)."""
+def requirements_problem(requirements: Sequence[tuple[str, str]] = REQUIREMENTS,
+                         try_imports: bool = True) -> RequirementsProblem | None:
+    """None when every requirement imports; else what is missing (or broken). Without
+    `try_imports`, only whether each is installed (a hook that may not need it at all)."""
     missing = tuple(package for module, package in requirements if not _installed(module))
     if missing:
         return RequirementsProblem(missing=missing)
-    for module, package in requirements:
+    for module, package in requirements if try_imports else ():
         try:
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 - any failure here is a broken install

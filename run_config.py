@@ -16,6 +16,7 @@ SETTING_DRY_RUN = "syncDryRun"
 SETTING_ENDPOINT = "syncEndpoint"
 SETTING_CREATE_MISSING = "syncCreateMissing"
 SETTING_SKIP_ORGANIZED = "syncSkipOrganized"
+SETTING_FOLLOW_TAG_CHANGES = "syncFollowTagChanges"
 
 
 class ConfigError(Exception):
@@ -105,6 +106,19 @@ def switch_from_settings(settings: Mapping[str, Any], name: str) -> bool:
         raise ConfigError(f"The plugin setting {name} holds {value!r}, which is not a yes or no; "
                           "switch it on or off in Settings > Plugins > tagManager")
     return parsed
+
+
+def follow_tag_changes_from_settings(settings: Mapping[str, Any]) -> tuple[bool, str | None]:
+    """syncFollowTagChanges: on only when set to a yes. Unset is off; a value that is not a
+    yes or no is off too (a hook must never widen anything), with the warning to log."""
+    value = settings.get(SETTING_FOLLOW_TAG_CHANGES)
+    if value is None:
+        return False, None
+    parsed = parse_boolean(value)
+    if parsed is None:
+        return False, (f"The plugin setting {SETTING_FOLLOW_TAG_CHANGES} holds {value!r}, which is not a yes or "
+                       "no, so tag changes are not followed; switch it on or off in Settings > Plugins > tagManager")
+    return parsed, None
 
 
 def endpoint_from_settings(settings: Mapping[str, Any]) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import requests
 from requests.adapters import HTTPAdapter
 
+from own_tag_writes import OwnTagWrites
 from short_text import shorten
 
 log = logging.getLogger("tagManager.stash")
@@ -153,6 +154,33 @@ mutation TagManagerConfigureScraping($input: ConfigScrapingInput!) {
 }
 """
 
+# Every tag Stash's Tagger could pick for one StashDB tag (pkg/match/scraped.go): its three
+# lookups are `findTags` with these very filters (pkg/tag/query.go ByName, ByAlias: EQUALS,
+# which is SQL LIKE; the StashID filter's LIKE is wider than the exact match, never
+# narrower), all rows instead of the first. tag_matching.py then picks among them exactly
+# as it does among all tags: no tag outside these three sets can win.
+TAGS_MATCHING_QUERY = """
+query TagManagerTagsMatching($name: String!, $endpoint: String!, $stash_id: String!, $all: FindFilterType) {
+  by_name: findTags(tag_filter: {name: {value: $name, modifier: EQUALS}}, filter: $all) {
+    tags { ...TagManagerMatchFields }
+  }
+  by_alias: findTags(tag_filter: {aliases: {value: $name, modifier: EQUALS}}, filter: $all) {
+    tags { ...TagManagerMatchFields }
+  }
+  by_stash_id: findTags(tag_filter: {stash_id_endpoint: {endpoint: $endpoint, stash_id: $stash_id, modifier: EQUALS}},
+                        filter: $all) {
+    tags { ...TagManagerMatchFields }
+  }
+}
+fragment TagManagerMatchFields on Tag { id name sort_name aliases stash_ids { endpoint stash_id } }
+"""
+
+RUN_PLUGIN_TASK_MUTATION = """
+mutation TagManagerQueueTask($plugin_id: ID!, $task_name: String!, $description: String, $args_map: Map) {
+  runPluginTask(plugin_id: $plugin_id, task_name: $task_name, description: $description, args_map: $args_map)
+}
+"""
+
 ALL_QUERY_DOCUMENTS = (
     FIND_TAG_QUERY,
     TAG_LOOKUP_QUERY,
@@ -167,6 +195,8 @@ ALL_QUERY_DOCUMENTS = (
     build_add_tags_mutation(1),
     build_add_tags_mutation(MAX_WRITES_PER_REQUEST),
     CONFIGURATION_QUERY,
+    TAGS_MATCHING_QUERY,
+    RUN_PLUGIN_TASK_MUTATION,
 )
 
 
@@ -249,6 +279,21 @@ def connect_stash(connection: Mapping[str, Any], *, timeout: float = DEFAULT_TIM
             raise
 
 
+def plain_local_stash(connection: Mapping[str, Any], *, timeout: float) -> "LocalStash":
+    """LocalStash on a plain requests session, without stashapi (whose constructor sends three
+    requests, one a 0.5 MB schema introspection): for the tag-change hook, which Stash waits
+    for. Stash's session cookie (or API key) from `server_connection`; no retries."""
+    session = requests.Session()
+    session.trust_env = not is_loopback_host(connection.get("Host"))
+    cookie = connection.get("SessionCookie") or {}
+    if isinstance(cookie, Mapping) and cookie.get("Value"):
+        session.cookies.set(str(cookie.get("Name") or "session"), str(cookie["Value"]))
+    if connection.get("ApiKey"):
+        session.headers["ApiKey"] = str(connection["ApiKey"])
+    return LocalStash(mount_timeouts(session, timeout), stash_graphql_url(connection), timeout=timeout,
+                      retry_waits=())
+
+
 def stash_graphql_url(connection: Mapping[str, Any]) -> str:
     """The GraphQL URL stashapi builds from Stash's `server_connection`."""
     host = connection.get("Host") or "localhost"
@@ -287,12 +332,14 @@ class LocalStash:
     """What the sync needs from the local Stash, and nothing more."""
 
     def __init__(self, session: requests.Session, graphql_url: str, *, timeout: float = DEFAULT_TIMEOUT,
-                 sleep=time.sleep):
+                 sleep=time.sleep, retry_waits: Sequence[float] = RETRY_WAITS_SECONDS):
         self.session = session
         self.graphql_url = graphql_url
         self.timeout = timeout
         self.sleep = sleep
+        self.retry_waits = tuple(retry_waits)
         self.request_count = 0
+        self.own_tag_writes = OwnTagWrites(None)   # set to the plugin's marker folder (own_tag_writes.py)
 
     @classmethod
     def from_stash_interface(cls, stash, *, timeout: float = DEFAULT_TIMEOUT, sleep=time.sleep) -> "LocalStash":
@@ -418,9 +465,27 @@ class LocalStash:
         tag's list: callers send the merged lists."""
         return self._tag_write("tagUpdate", TAG_UPDATE_MUTATION, tag_input)
 
+    def tags_matching(self, endpoint: str, stashdb_id: str, name: str) -> list[dict]:
+        """Every local tag Stash's Tagger could pick for the StashDB tag {stashdb_id, name}
+        (TAGS_MATCHING_QUERY), each once."""
+        variables = {"name": name, "endpoint": endpoint, "stash_id": stashdb_id, "all": {"per_page": -1}}
+        data = self._graphql("findTags", TAGS_MATCHING_QUERY, variables)
+        found = {str(tag["id"]): tag for lookup in ("by_name", "by_alias", "by_stash_id")
+                 for tag in (data.get(lookup) or {}).get("tags") or []}
+        return list(found.values())
+
+    def queue_plugin_task(self, plugin_id: str, task_name: str, description: str, args: dict) -> str:
+        """`runPluginTask`: Stash queues the task as a job (shown in its task list) and
+        answers the job's id at once."""
+        variables = {"plugin_id": plugin_id, "task_name": task_name, "description": description, "args_map": args}
+        return str(self._graphql("runPluginTask", RUN_PLUGIN_TASK_MUTATION, variables)["runPluginTask"])
+
     def _tag_write(self, operation: str, mutation: str, tag_input: dict,
-                   retry_waits: Sequence[float] = RETRY_WAITS_SECONDS) -> dict:
-        body = self._post(operation, mutation, {"input": tag_input}, retry_waits)
+                   retry_waits: Sequence[float] | None = None) -> dict:
+        creating = operation == "tagCreate"
+        with self.own_tag_writes.writing(tag_id=None if creating else tag_input["id"],
+                                         name=tag_input.get("name") if creating else None):
+            body = self._post(operation, mutation, {"input": tag_input}, retry_waits)
         tag = _graphql_data(operation, body)[operation]
         if not isinstance(tag, dict) or tag.get("id") is None:
             raise StashLocalError(f"Stash {operation}: no tag in answer")
@@ -443,12 +508,12 @@ class LocalStash:
         return _graphql_data(operation, self._post(operation, query, variables))
 
     def _post(self, operation: str, query: str, variables: dict,
-              retry_waits: Sequence[float] = RETRY_WAITS_SECONDS) -> dict:
-        """The decoded answer of an HTTP 200, retried after 1, 2 and 4 s while Stash is
-        unavailable; StashLocalError for anything else. Safe for the writes that repeat
-        without harm (adding tags to scenes, replacing a tag's lists or the exclude patterns
-        with the same lists); a create passes no waits."""
-        for wait in (*retry_waits, None):
+              retry_waits: Sequence[float] | None = None) -> dict:
+        """The decoded answer of an HTTP 200, retried while Stash is unavailable after the
+        call's `retry_waits`, else the client's (1, 2 and 4 s; none for the hook's client);
+        StashLocalError for anything else. Safe for the writes that repeat without harm (adding tags to scenes, replacing a
+        tag's lists or the exclude patterns with the same lists); a create passes no waits."""
+        for wait in (*(self.retry_waits if retry_waits is None else retry_waits), None):
             try:
                 return self._post_once(operation, query, variables)
             except StashUnavailable as exc:

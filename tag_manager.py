@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import logging
 import os
 import sys
@@ -34,7 +35,7 @@ from plugin_io import (
     read_plugin_input,
     write_plugin_result,
 )
-from requirements_check import report_requirements_problem, requirements_problem
+from requirements_check import HOOK_REQUIREMENTS, REQUIREMENTS, report_requirements_problem, requirements_problem
 from run_config import (
     SETTING_CREATE_MISSING,
     SETTING_SKIP_ORGANIZED,
@@ -57,9 +58,11 @@ log = logging.getLogger("tagManager")
 
 MODE_SYNC_SCENE_TAGS = "sync_scene_tags"
 MODE_REMATCH_SCENE_TAGS = "rematch_scene_tags"
+MODE_FOLLOW_TAG_CHANGE = "follow_tag_change"   # the Tag.*.Post hooks (tag_change_hook.py)
+REMATCH_TASK_NAME = "Re-match scenes from the last sync (no StashDB requests)"   # as in tagManager.yml
 TASK_ARGS = {  # the tasks' arguments, besides `mode`
     MODE_SYNC_SCENE_TAGS: ("scene_ids", "limit", "full_dry_run"),
-    MODE_REMATCH_SCENE_TAGS: ("scene_ids", "report"),
+    MODE_REMATCH_SCENE_TAGS: ("scene_ids", "report", "stashdb_tag_ids"),
 }
 EXIT_OK, EXIT_STOPPED, EXIT_SCENE_ERRORS = 0, 1, 2
 EXIT_USAGE = 2   # no command given (argparse uses 2 for its refusals too)
@@ -80,13 +83,14 @@ class Overrides:
     report_dir: Path | None = None
     rematch: bool = False           # answer from a past run's report instead of asking StashDB
     rematch_report: str | None = None   # that report's name (None: the newest whole-library run)
+    rematch_stashdb_tag_ids: tuple[str, ...] = ()   # only scenes carrying these StashDB tags, only these tags
 
 
 def overrides_from_task_args(mode: str, args: Mapping[str, Any], connection: Mapping[str, Any]) -> Overrides:
     """A task's args arrive as strings (defaultArgs) or as whatever runPluginTask sent. Each
     one given must say something: an unknown name, an empty scene list or limit, or a yes or
     no that is neither is refused, so that no argument can widen a run."""
-    from plugin_operations import report_name
+    from plugin_operations import report_name, stashdb_id_list
 
     unknown = sorted(set(args) - {"mode", *TASK_ARGS[mode]})
     if unknown:
@@ -97,7 +101,9 @@ def overrides_from_task_args(mode: str, args: Mapping[str, Any], connection: Map
                      scene_ids=parse_scene_ids(args["scene_ids"]) if "scene_ids" in args else (),
                      limit=parse_limit(args["limit"]) if "limit" in args else None, full_dry_run=full,
                      report_dir=plugin_report_dir(connection), rematch=mode == MODE_REMATCH_SCENE_TAGS,
-                     rematch_report=report_name("report", args["report"]) if "report" in args else None)
+                     rematch_report=report_name("report", args["report"]) if "report" in args else None,
+                     rematch_stashdb_tag_ids=tuple(stashdb_id_list("stashdb_tag_ids", args["stashdb_tag_ids"]))
+                     if "stashdb_tag_ids" in args else ())
 
 
 def plugin_data_dir(connection: Mapping[str, Any]) -> Path:
@@ -111,15 +117,29 @@ def plugin_report_dir(connection: Mapping[str, Any]) -> Path:
     return plugin_data_dir(connection) / "reports"
 
 
+def own_tag_writes_folder(connection: Mapping[str, Any]) -> Path | None:
+    """Where this process marks its own tag writes for the tag-change hook (own_tag_writes.py);
+    None without Stash's config folder (the command line)."""
+    from own_tag_writes import MARKER_FOLDER
+
+    return plugin_data_dir(connection) / MARKER_FOLDER if connection.get("Dir") else None
+
+
 def main(argv: list[str] | None = None, stdin: IO[str] = sys.stdin, stdout: IO[str] = sys.stdout,
          stderr: IO[str] = sys.stderr, environ: Mapping[str, str] = os.environ) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    problem = requirements_problem()  # before anything imports requests or stashapi
-    if problem is not None:
-        return report_requirements_problem(problem, plugin_mode=not argv, stdin=stdin, stdout=stdout, stderr=stderr)
     if argv:
+        problem = requirements_problem()  # before anything imports requests or stashapi
+        if problem is not None:
+            return report_requirements_problem(problem, plugin_mode=False, stdin=stdin, stdout=stdout, stderr=stderr)
         return run_command_line(argv, stderr, environ)
     plugin_input = "" if stdin.isatty() else stdin.read()
+    # Stash waits for the hook: it needs requests only, and imports it only when it asks Stash.
+    hook = is_hook_input(plugin_input)
+    problem = requirements_problem(HOOK_REQUIREMENTS if hook else REQUIREMENTS, try_imports=not hook)
+    if problem is not None:
+        return report_requirements_problem(problem, plugin_mode=True, stdin=io.StringIO(plugin_input), stdout=stdout,
+                                           stderr=stderr)
     if not plugin_input.strip():  # a person, not Stash: Stash always sends its JSON
         stderr.write(command_line_parser().format_help())
         return EXIT_USAGE
@@ -127,6 +147,14 @@ def main(argv: list[str] | None = None, stdin: IO[str] = sys.stdin, stdout: IO[s
 
 
 # -- plugin mode -----------------------------------------------------------------------
+
+def is_hook_input(plugin_input: str) -> bool:
+    """Stash's JSON for one of the tag-change hooks (args.mode as the manifest's hooks set it)."""
+    try:
+        args = json.loads(plugin_input).get("args")
+    except (ValueError, AttributeError, RecursionError):
+        return False
+    return isinstance(args, dict) and args.get("mode") == MODE_FOLLOW_TAG_CHANGE
 
 def run_plugin(stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
     redactor = SecretRedactor()
@@ -140,7 +168,9 @@ def run_plugin(stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         if not isinstance(args, dict):
             raise ConfigError(f"args must be a map, not {type(args).__name__}")
         mode = args.get("mode")
-        if mode in TASK_ARGS:
+        if mode == MODE_FOLLOW_TAG_CHANGE:
+            output, code = run_tag_change_hook(args, connection, redactor), EXIT_OK
+        elif mode in TASK_ARGS:
             stats = run_sync(connection, overrides_from_task_args(mode, args, connection), redactor,
                              StashProgress(stderr))
             output, error, code = finish(stats)
@@ -155,6 +185,18 @@ def run_plugin(stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> int:
         log.debug("Traceback", exc_info=True)
     write_plugin_result(stdout, output, error, redactor)
     return code
+
+
+def run_tag_change_hook(args: dict, connection: dict, redactor: SecretRedactor) -> dict:
+    """A Tag.Create/Update/Merge.Post hook: Stash waits for it, so it only decides, and queues
+    the writing as a task (tag_change_hook.py)."""
+    from tag_change_hook import follow_tag_change
+
+    unknown = sorted(set(args) - {"mode", "hookContext"})
+    if unknown:
+        raise ConfigError(f"{MODE_FOLLOW_TAG_CHANGE}: unknown argument(s) {', '.join(map(repr, unknown))}")
+    return follow_tag_change(args.get("hookContext"), connection, plugin_data_dir(connection), redactor,
+                             REMATCH_TASK_NAME)
 
 
 def run_operation_mode(mode: Any, args: dict, connection: dict, redactor: SecretRedactor) -> Any:
@@ -266,7 +308,10 @@ def make_local_stash(connection: dict):
 def configured_local_stash(connection: dict, redactor: SecretRedactor) -> tuple[Any, dict, dict]:
     """The local Stash, its configuration and the configuration's `general` part; from here
     on, Stash's API key and every stash-box key in it are redacted from all output."""
+    from own_tag_writes import OwnTagWrites
+
     local = make_local_stash(connection)
+    local.own_tag_writes = OwnTagWrites(own_tag_writes_folder(connection))
     configuration = local.configuration(PLUGIN_ID)
     general = configuration.get("general") or {}
     redactor.add([general.get("apiKey")] + [box.get("api_key") for box in general.get("stashBoxes") or []])
@@ -343,16 +388,22 @@ def remembered_stashdb(overrides: Overrides, endpoint: str):
         raise ConfigError(f"{MODE_REMATCH_SCENE_TAGS}: {exc}") from None
     log.info("Re-matching from report %s (%d scenes remembered); StashDB is not asked", memory.folder.name,
              len(memory.scene_ids))
-    remembered = set(memory.scene_ids)
-    scene_ids = tuple(i for i in overrides.scene_ids if i in remembered) if overrides.scene_ids else tuple(memory.scene_ids)
+    remembered = memory.scene_ids
+    only_tags = overrides.rematch_stashdb_tag_ids or None
+    if only_tags:
+        remembered = memory.scenes_with_tags(only_tags)
+        log.info("Only the StashDB tag(s) %s, on the %d scenes of the report that carry them", ", ".join(only_tags),
+                 len(remembered))
+    kept = set(remembered)
+    scene_ids = tuple(i for i in overrides.scene_ids if i in kept) if overrides.scene_ids else tuple(remembered)
     left_out = len(overrides.scene_ids) - len(scene_ids) if overrides.scene_ids else 0
     if left_out:
         log.warning("Skipping %d requested scenes the report does not remember (not found on StashDB in that run, "
-                    "or not in it)", left_out)
+                    "or not in it)%s", left_out, " or whose StashDB scene lacks those tags" if only_tags else "")
     if not scene_ids:
         raise ConfigError(f"{MODE_REMATCH_SCENE_TAGS}: report {memory.folder.name} remembers none of the "
                           "scenes asked for; nothing to do")
-    return RememberedStashDB(memory), scene_ids
+    return RememberedStashDB(memory, only_tags), scene_ids
 
 
 def login_session_age(general: Mapping[str, Any], connection: Mapping[str, Any]) -> int | None:

@@ -121,6 +121,14 @@ def like_key(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_ASCII_TO_LOWER)
 
 
+def like_matches(stashdb_name: str, text: str) -> bool:
+    """``text LIKE stashdb_name``, as Stash's name and alias lookups compare."""
+    key = like_key(stashdb_name)
+    if "%" in key or "_" in key:
+        return like_pattern(key).fullmatch(like_key(text)) is not None
+    return like_key(text) == key
+
+
 def like_pattern(pattern_key: str) -> re.Pattern:
     """A LIKE pattern (already ``like_key``-ed) as a regex for ``fullmatch``:
     ``%`` is any run of characters, ``_`` exactly one, all else literal."""
@@ -255,6 +263,17 @@ class TagCache:
     def get_name(self, tag_id: str) -> str | None:
         tag = self._tags.get(str(tag_id))
         return tag.name if tag else None
+
+    def stash_ids_of(self, tag_id: str, endpoint: str) -> tuple[str, ...]:
+        """The stash ids this tag holds for exactly this endpoint."""
+        tag = self._tags.get(str(tag_id))
+        return tuple(stash_id for e, stash_id in tag.stash_ids if e == endpoint) if tag else ()
+
+    def found_by_alias(self, tag_id: str, stashdb_name: str) -> bool:
+        """Whether `tag_found_by_name(stashdb_name)`, having found this tag, found it by an
+        alias (step 3): its name does not match, for step 2 would have found a name first."""
+        tag = self._tags.get(str(tag_id))
+        return tag is not None and (tag.name is None or not like_matches(stashdb_name, tag.name))
 
     def linked_count(self, endpoint: str) -> int:
         """Local tags with a stash id for exactly this endpoint."""

@@ -302,6 +302,29 @@ def plan_link(cache: TagCache, current: Mapping[str, Any], tag: StashDBTag, endp
                     [sid.get("stash_id") for sid in others] if replace else [], alias, alias_note)
 
 
+def read_tag(local, tag_id: str) -> dict:
+    """The tag as Stash has it now, with every list a merge-safe update must keep."""
+    current = local.find_tag(tag_id)
+    if current is None:
+        raise ResolutionError(f"Stash has no tag with id {tag_id!r}; nothing was written")
+    return current
+
+
+def write_tag(local, current: Mapping[str, Any], update: dict) -> Mapping[str, Any]:
+    """Send `update` (when it changes anything besides the id), then read the tag back:
+    every StashID and alias it wrote must be there, and every alias `current` had."""
+    if len(update) <= 1:
+        return current
+    local.update_tag(update)
+    after = local.find_tag(str(current["id"])) or {}
+    lost = _lost_tag_entries(update, after)
+    lost += [f"alias {a!r}" for a in current.get("aliases") or [] if a not in (after.get("aliases") or [])
+             and f"alias {a!r}" not in lost]
+    if lost:
+        raise ResolutionError(f"tag {current.get('id')} lacks {', '.join(lost)} right after tagManager wrote it")
+    return after
+
+
 def _lost_tag_entries(update: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
     """The StashIDs and aliases `update` wrote that the tag, read after, lacks."""
     links = {(s.get("endpoint"), s.get("stash_id")) for s in after.get("stash_ids") or []}

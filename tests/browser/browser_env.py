@@ -37,7 +37,7 @@ def missing_reason() -> str | None:
         looked_at = (os.environ.get(STASH_UI_BINARY_ENV)
                      or f"{default_stash_ui_binary_path()} (nor at any stash-<version>-ui/stash beside it)")
         return (f"no Stash {MINIMUM_STASH_VERSION}-or-later binary with its real web UI at {looked_at} "
-                f"(README > Development says how to build one by hand)")
+                f"(docs/development.md says how to build one by hand)")
     if find_chromium() is None:
         return f"no chromium on PATH and ${CHROMIUM_ENV} is not set (apt-get install chromium)"
     if importlib.util.find_spec("playwright") is None:

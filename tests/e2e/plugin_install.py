@@ -23,7 +23,7 @@ RELOAD_PLUGINS = "mutation E2EReloadPlugins { reloadPlugins }"
 
 LIST_PLUGINS = """
 query E2EPlugins {
-  plugins { id name version enabled tasks { name } settings { name type } }
+  plugins { id name version enabled tasks { name } hooks { name hooks } settings { name type } }
 }
 """
 

@@ -217,11 +217,12 @@ def test_stash_loads_the_installed_plugin_with_its_tasks_and_settings(listed_plu
     assert plugin["id"] == PLUGIN_ID
     assert plugin["version"] == checkout_manifest().version
     assert plugin["enabled"] is True
-    assert [task["name"] for task in plugin["tasks"]] == [SYNC_TASK_NAME, FULL_REPORT_TASK_NAME,
-                                                          REMATCH_TASK_NAME]
+    assert [task["name"] for task in plugin["tasks"]] == [SYNC_TASK_NAME, FULL_REPORT_TASK_NAME, REMATCH_TASK_NAME]
+    assert [(hook["name"], hook["hooks"]) for hook in plugin["hooks"]] == [
+        ("Follow tag changes", ["Tag.Create.Post", "Tag.Update.Post", "Tag.Merge.Post"])]
     settings = {setting["name"]: setting["type"] for setting in plugin["settings"]}
     assert settings == {"syncDryRun": "BOOLEAN", "syncEndpoint": "STRING", "syncCreateMissing": "BOOLEAN",
-                        "syncSkipOrganized": "BOOLEAN"}
+                        "syncSkipOrganized": "BOOLEAN", "syncFollowTagChanges": "BOOLEAN"}
 
 
 # -- the installed copy runs -------------------------------------------------------------

@@ -7,8 +7,11 @@ Shows the log as Stash's log page would, the summary, and where the report is.
 
 Then the loop around the sync, as the page drives it through runPluginOperation: the top
 unmatched StashDB tags with their suggestions, one linked to its first suggestion, two
-created, one excluded, and the targeted re-run of the scenes they affect; last, every
-scene is checked against the library's own expectation for the tags as they now are.
+created, one excluded, and the targeted re-run of the scenes they affect. Then a tag linked
+in Stash itself (as its tag page does): the plugin's hook, run as Stash runs it after the
+write, queues a re-match, which gives exactly that tag's scenes the tag without asking
+StashDB; that run is undone (preview, then live) and run again. Last, every scene is
+checked against the library's own expectation for the tags as they now are.
 """
 from __future__ import annotations
 
@@ -18,7 +21,10 @@ import sys
 import threading
 from pathlib import Path
 
-from .expectations import compute_outcomes
+import requests
+import yaml
+
+from .expectations import compute_outcomes, in_library_terms
 from .launch import start_simulators
 from .library import generate_library
 
@@ -86,15 +92,63 @@ def resolve_unmatched_tags(sims, stash_dir: Path, show_debug: bool) -> int:
     print(f"\n=== 5. the targeted live re-run of the {len(affected)} affected scenes")
     sims.stash.set_plugin_settings("tagManager", LIVE)
     code = run_task_as_stash(sims, stash_dir, show_debug, {"mode": "sync_scene_tags", "scene_ids": ",".join(affected)})
+    still_open = next(t for t in tags if t["stashdb_id"] not in resolved)
+    code = max(code, follow_a_link_made_in_stash(sims, stash_dir, show_debug, still_open))
     return max(code, check_after_resolving(sims, affected))
+
+
+TAG_CREATE = "mutation DemoTagCreate($input: TagCreateInput!) { tagCreate(input: $input) { id } }"
+TAG_UPDATE = "mutation DemoTagUpdate($input: TagUpdateInput!) { tagUpdate(input: $input) { id } }"
+
+
+def follow_a_link_made_in_stash(sims, stash_dir: Path, show_debug: bool, stashdb_tag: dict) -> int:
+    """Steps 6-7: a tag linked on Stash's tag page reaches its scenes through the hook's
+    queued re-match; that run is undone (preview, live), then run again."""
+    print(f"=== 6. syncFollowTagChanges on; in Stash, a new tag {stashdb_tag['name'] + ' (mine)'!r} is linked to "
+          f"StashDB tag {stashdb_tag['name']!r} (as Stash's tag page does); Stash runs tagManager's hook")
+    sims.stash.set_plugin_settings("tagManager", {**LIVE, "syncFollowTagChanges": True})
+    name = stashdb_tag["name"] + " (mine)"
+    tag_id = stash_graphql(sims, TAG_CREATE, {"name": name})["tagCreate"]["id"]
+    link = {"id": tag_id, "name": name, "stash_ids": [{"endpoint": sims.stashdb.url, "stash_id": stashdb_tag["stashdb_id"]}]}
+    stash_graphql(sims, TAG_UPDATE, link)
+    hooked = run_operation(sims, stash_dir, {"mode": "follow_tag_change", "hookContext": {
+        "id": int(tag_id), "type": "Tag.Update.Post", "input": link, "inputFields": sorted(link)}})
+    print(f"  the hook decided in {hooked['decided_in_ms']} ms and queued job {hooked['job_id']}: "
+          f"{sims.stash.plugin_tasks[-1].task_name!r}; Stash then runs it:")
+    rematch = queued_task_args(sims.stash.plugin_tasks[-1])
+    code = run_task_as_stash(sims, stash_dir, show_debug, rematch)
+    runs = run_operation(sims, stash_dir, {"mode": "list_runs"})["runs"]
+    report = next(run["report"] for run in runs if run["kind"] == "rematch" and run["dry_run"] is False)
+    print(f"=== 7. undo_run {report}: a preview, the undo, a second preview; then the re-match again")
+    for dry_run in ("true", "false", "true"):
+        undone = run_operation(sims, stash_dir, {"mode": "undo_run", "report": report, "dry_run": dry_run})
+        print(f"  {'preview' if dry_run == 'true' else 'undo'}: {undone['summary']}")
+    return max(code, run_task_as_stash(sims, stash_dir, show_debug, rematch))
+
+
+def stash_graphql(sims, document: str, tag_input: dict) -> dict:
+    """A write by another Stash client (its tag page), with the session cookie."""
+    body = requests.post(sims.stash.url, json={"query": document, "variables": {"input": tag_input}},
+                         cookies={"session": sims.stash.session_cookie}, timeout=30).json()
+    if body.get("errors"):
+        raise SystemExit(f"Stash refused the demo's tag write: {body['errors']}")
+    return body["data"]
+
+
+def queued_task_args(queued) -> dict:
+    """What Stash gives a queued job: the task's defaultArgs from the manifest, then its args."""
+    manifest = yaml.safe_load((REPO_ROOT / "tagManager.yml").read_text(encoding="utf-8"))
+    (task,) = [task for task in manifest["tasks"] if task["name"] == queued.task_name]
+    return {**task["defaultArgs"], **queued.args_map}
 
 
 def check_after_resolving(sims, affected: list[str]) -> int:
     library = sims.library
-    now = compute_outcomes(sims.stash.local_tags(), library.local_scenes, library.stashdb_tags,
+    local_tags = in_library_terms(sims.stash.local_tags(), sims.stashdb.url, library.endpoint)
+    now = compute_outcomes(local_tags, library.local_scenes, library.stashdb_tags,
                            library.stashdb_scenes, library.endpoint, sims.stash.exclude_tag_patterns)
     wrong = [s for s, tags in sims.stash.tags_snapshot().items() if set(tags) != set(now[s].expected_tag_ids)]
-    print(f"=== 6. Check against the library's own expectation for the tags and exclude patterns as they now are: "
+    print(f"=== 8. Check against the library's own expectation for the tags and exclude patterns as they now are: "
           f"scenes not exactly as expected: {len(wrong)} (of {len(now)}; {len(affected)} re-synced)")
     return 1 if wrong else 0
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import collections
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 from .records import MD5, LocalScene, LocalTag, StashDBScene, StashDBTag
@@ -223,3 +223,12 @@ def summarize(outcomes: Iterable[SceneOutcome]) -> ExpectedSummary:
         unmatched_tag_counts=dict(collections.Counter(n for o in found for n in set(o.unmatched_tag_names))),
         excluded_tag_counts=dict(collections.Counter(n for o in found for n in set(o.excluded_tag_names))),
     )
+
+
+def in_library_terms(tags, served_endpoint: str, library_endpoint: str) -> list:
+    """The Stash simulator's tags with the StashDB simulator's URL (what the plugin writes in a
+    new link) written as the library's endpoint, so the library's oracle sees those links."""
+    def link(stash_id):
+        return replace(stash_id, endpoint=library_endpoint) if stash_id.endpoint == served_endpoint else stash_id
+
+    return [replace(tag, stash_ids=tuple(map(link, tag.stash_ids))) for tag in tags]

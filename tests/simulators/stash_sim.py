@@ -2,8 +2,9 @@
 
 Enough for stashapp-tools' ``StashInterface`` constructor (version, apiKey,
 introspection) and for the plugin: configuration, findTag(s), findScenes,
-sceneUpdate, bulkSceneUpdate, and the tag writes of :mod:`stash_tag_writes`
-(tagCreate, tagUpdate, configureScraping). Library semantics live in
+sceneUpdate, bulkSceneUpdate, the tag writes of :mod:`stash_tag_writes`
+(tagCreate, tagUpdate, configureScraping), and runPluginTask (recorded, not run:
+the simulator has no job queue and runs no hooks). Library semantics live in
 :mod:`stash_store`; authentication as Stash does it:
 
 * a non-empty ``ApiKey`` header must equal the configured key, else HTTP 401
@@ -41,6 +42,16 @@ class StashBoxConfig:
     api_key: str
     name: str = "StashDB"
     max_requests_per_minute: int = 0
+
+
+@dataclass(frozen=True)
+class PluginTaskRequest:
+    """One `runPluginTask` as the simulator received it."""
+
+    plugin_id: str
+    task_name: str | None
+    description: str | None
+    args_map: dict
 
 
 @dataclass
@@ -123,12 +134,11 @@ def resolve_find_tags(
     find_filter = filter or {}
     count, tags = _store_call(lambda: sim.store.query_tags(
         _ids(ids, "ids") if ids else None,
-        (tag_filter or {}).get("name"),
+        tag_filter,
         find_filter.get("q"),
         find_filter.get("sort") or "name",
         find_filter.get("direction") or "ASC",
         _page(find_filter),
-        (tag_filter or {}).get("stash_id_endpoint"),
     ))
     return {"count": count, "tags": [sim.tag_view(t) for t in tags]}
 
@@ -222,6 +232,15 @@ def resolve_configure_scraping(_root: Any, info: GraphQLResolveInfo, input: dict
     return {"excludeTagPatterns": list(sim.exclude_tag_patterns)}
 
 
+def resolve_run_plugin_task(_root: Any, info: GraphQLResolveInfo, plugin_id: str, task_name: str | None = None,
+                            description: str | None = None, args_map: dict | None = None) -> str:
+    """Queues nothing: records the request (the test runs the task as Stash would) and
+    answers a job id."""
+    sim = _sim(info)
+    sim.plugin_tasks.append(PluginTaskRequest(plugin_id, task_name, description, dict(args_map or {})))
+    return str(len(sim.plugin_tasks))
+
+
 STASH_RESOLVERS = {
     "Query": {
         "findScene": resolve_find_scene,
@@ -237,6 +256,7 @@ STASH_RESOLVERS = {
         "tagCreate": resolve_tag_create,
         "tagUpdate": resolve_tag_update,
         "configureScraping": resolve_configure_scraping,
+        "runPluginTask": resolve_run_plugin_task,
     },
     "ConfigResult": {"plugins": resolve_plugins},
 }
@@ -274,6 +294,7 @@ class StashSimulator(ServedSimulator):
         self.plugin_settings: dict[str, dict[str, Any]] = dict(plugin_settings or {})
         self.mutation_log = MutationLog()
         self.tag_log: list[tuple[str, dict]] = []   # tag and settings writes, in order
+        self.plugin_tasks: list[PluginTaskRequest] = []   # runPluginTask requests, in order
         self._tag_views = {tag.id: tag_view(self.store, tag) for tag in self.store.tags.values()}
 
     # -- GraphQLService ----------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from .records import LocalScene, LocalTag
-from .text_rules import ascii_fold, natural_key
+from .text_rules import ascii_fold, natural_key, sql_like
 
 ADD, REMOVE, SET = "ADD", "REMOVE", "SET"
 DEFAULT_PER_PAGE = 25
@@ -168,21 +168,19 @@ class LocalStore:
             return bool(ids)
         if modifier == "IS_NULL":
             return not ids
-        if modifier == "EQUALS":
-            wanted = ascii_fold(criterion.get("stash_id") or "")
-            return any(ascii_fold(i) == wanted for i in ids)
+        if modifier == "EQUALS":   # Stash: stash_id LIKE ?
+            return any(sql_like(i, criterion.get("stash_id") or "") for i in ids)
         raise StoreError(f"the simulator does not implement stash_id_endpoint modifier {modifier}")
 
     # -- tag reads ---------------------------------------------------------
     def query_tags(
         self,
         ids: list[int] | None,
-        name: dict[str, Any] | None,
+        tag_filter: dict[str, Any] | None,
         q: str | None,
         sort: str,
         direction: str,
         page: Page,
-        stash_id: dict[str, Any] | None = None,
     ) -> tuple[int, list[LocalTag]]:
         if ids:
             missing = [i for i in ids if i not in self.tags]
@@ -190,8 +188,9 @@ class LocalStore:
                 raise StoreError(f"tag with id {missing[0]} not found")
             found = [self.tags[i] for i in ids]
         else:
-            found = [t for t in self.tags.values() if _name_matches(t.name, name) and _q_matches(t, q)
-                     and self._stash_id_matches(t, stash_id)]
+            tag_filter = tag_filter or {}
+            found = [t for t in self.tags.values() if _tag_texts_match(t, tag_filter) and _q_matches(t, q)
+                     and self._stash_id_matches(t, tag_filter.get("stash_id_endpoint"))]
             found.sort(key=_tag_sort_key(sort), reverse=direction == "DESC")
         return len(found), page.cut(found)
 
@@ -269,20 +268,24 @@ def _apply_mode(current: list[int], mode: str | None, tag_ids: list[int]) -> lis
     raise StoreError(f"unknown mode {mode}")
 
 
-def _name_matches(name: str, criterion: dict[str, Any] | None) -> bool:
-    if criterion is None:
-        return True
-    value, modifier = ascii_fold(criterion["value"]), criterion["modifier"]
-    folded = ascii_fold(name)
+def _tag_texts_match(tag: LocalTag, tag_filter: dict[str, Any]) -> bool:
+    """Stash's TagFilterType name and aliases criteria (ANDed)."""
+    name, aliases = tag_filter.get("name"), tag_filter.get("aliases")
+    return ((name is None or _text_matches(tag.name, name))
+            and (aliases is None or any(_text_matches(alias, aliases) for alias in tag.aliases)))
+
+
+def _text_matches(text: str, criterion: dict[str, Any]) -> bool:
+    value, modifier = criterion["value"], criterion["modifier"]
     tests = {
-        "EQUALS": folded == value,
-        "NOT_EQUALS": folded != value,
-        "INCLUDES": value in folded,
-        "EXCLUDES": value not in folded,
+        "EQUALS": lambda: sql_like(text, value),            # Stash: column LIKE ?
+        "NOT_EQUALS": lambda: not sql_like(text, value),
+        "INCLUDES": lambda: ascii_fold(value) in ascii_fold(text),
+        "EXCLUDES": lambda: ascii_fold(value) not in ascii_fold(text),
     }
     if modifier not in tests:
-        raise StoreError(f"the simulator does not implement name modifier {modifier}")
-    return tests[modifier]
+        raise StoreError(f"the simulator does not implement text modifier {modifier}")
+    return tests[modifier]()
 
 
 def _q_matches(tag: LocalTag, q: str | None) -> bool:

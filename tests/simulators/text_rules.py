@@ -4,6 +4,8 @@
   ``NOCASE`` do; ``É`` and ``é`` stay different.
 * ``natural_key`` orders strings case-insensitively with digit runs compared
   as numbers, the order Stash's ``NATURAL_CI`` collation gives.
+* ``sql_like`` is SQLite's ``LIKE`` without ESCAPE: ``%`` any run, ``_`` one
+  character, ASCII letters folded (Stash's EQUALS filters are ``LIKE``).
 """
 from __future__ import annotations
 
@@ -28,3 +30,9 @@ def natural_key(text: str) -> tuple:
         for index, part in enumerate(parts)
         if part
     )
+
+
+def sql_like(text: str, pattern: str) -> bool:
+    """``text LIKE pattern`` as SQLite answers it."""
+    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in ascii_fold(pattern))
+    return re.fullmatch(regex, ascii_fold(text), re.DOTALL) is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Callable
@@ -54,6 +55,11 @@ class FakeServers:
               "stash_ids": [], "parents": []}})
     exclude_tag_patterns: list = field(default_factory=list)
     tag_writes: list = field(default_factory=list)             # (mutation, input) as Stash received them
+    stash_ops: list = field(default_factory=list)              # the operation name of every Stash request
+    stash_auth: list = field(default_factory=list)             # (Cookie, ApiKey) headers of every Stash request
+    queued_tasks: list = field(default_factory=list)           # runPluginTask variables, in order
+    stashdb_tags_of_scene: dict = field(default_factory=dict)  # StashDB scene id -> its tags (else stashdb_tags)
+    after_tag_write: Callable[[str, dict, dict], None] | None = None   # Stash's post hooks: (mutation, input, tag)
 
     def __post_init__(self):
         for i in self.scene_ids:
@@ -72,6 +78,9 @@ class FakeServers:
     def stash(self, request) -> Answer:
         body = json.loads(request.body)
         query, variables = body["query"], body.get("variables") or {}
+        named = re.search(r"(query|mutation)\s+(\w+)", query)
+        self.stash_ops.append(named.group(2) if named else "?")
+        self.stash_auth.append((request.headers.get("Cookie"), request.headers.get("ApiKey")))
         broken = self.stash_fault(query, variables)
         if broken is not None:
             return broken
@@ -97,6 +106,11 @@ class FakeServers:
                 "plugins": {"tagManager": self.settings}}}
         if "TagManagerFindTags" in query:
             return {"findTags": {"count": len(self.local_tags), "tags": [dict(t) for t in self.local_tags.values()]}}
+        if "TagManagerTagsMatching" in query:
+            return self._tags_matching(variables)
+        if "TagManagerQueueTask" in query:
+            self.queued_tasks.append(variables)
+            return {"runPluginTask": str(100 + len(self.queued_tasks))}
         if "TagManagerFindTag(" in query:
             return {"findTag": self.local_tags.get(variables["id"])}
         if "TagManagerTagCreate" in query or "TagManagerTagUpdate" in query:
@@ -137,7 +151,22 @@ class FakeServers:
             if holders:
                 return {"__error__": f"tag with name '{text}' already exists"}
         self.local_tags[tag_id] = tag
+        if self.after_tag_write is not None:   # Stash runs the post hooks before it answers
+            self.after_tag_write("tagCreate" if creating else "tagUpdate", tag_input, dict(tag))
         return {"tagCreate" if creating else "tagUpdate": dict(tag)}
+
+    def _tags_matching(self, variables: dict) -> dict:
+        """The three findTags lookups of one StashDB tag: name LIKE, alias LIKE, StashID."""
+        def like(pattern: str, text: str) -> bool:  # SQLite LIKE: % and _, ASCII case folded
+            regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+            return re.fullmatch(regex, text, re.IGNORECASE | re.ASCII | re.DOTALL) is not None
+
+        name, endpoint, stash_id = variables["name"], variables["endpoint"], variables["stash_id"]
+        tags = list(self.local_tags.values())
+        return {"by_name": {"tags": [t for t in tags if like(name, t["name"])]},
+                "by_alias": {"tags": [t for t in tags if any(like(name, a) for a in t["aliases"])]},
+                "by_stash_id": {"tags": [t for t in tags if any(
+                    s["endpoint"] == endpoint and like(stash_id, s["stash_id"]) for s in t["stash_ids"])]}}
 
     def _snapshot(self, variables: dict) -> dict:
         wanted = variables["scene_filter"]["stash_id_endpoint"]["endpoint"]
@@ -200,7 +229,7 @@ class FakeServers:
         return json_answer({"data": data, **({"errors": errors} if errors else {})})
 
     def _stashdb_scene(self, stash_id: str) -> dict:
-        return {"id": stash_id, "deleted": False, "tags": self.stashdb_tags}
+        return {"id": stash_id, "deleted": False, "tags": self.stashdb_tags_of_scene.get(stash_id, self.stashdb_tags)}
 
     def _stashdb_tag(self, tag_id: str) -> dict | None:
         known = {tag["id"]: tag for tag in self.stashdb_tags} | self.stashdb_tag_catalogue
@@ -227,26 +256,77 @@ def local_stash_without_waits(connection: dict):
     return LocalStash.from_stash_interface(connect_stash(connection), sleep=lambda seconds: None)
 
 
-def run_plugin(servers: FakeServers, stash_dir, args=None, connection=None):
-    """(exit code, stdout, stderr) of one plugin run as Stash starts it."""
-    stdin = io.StringIO(json.dumps({
+def plugin_stdin(stash_dir, args=None, connection=None) -> str:
+    """The JSON Stash writes to the plugin's stdin."""
+    return json.dumps({
         "server_connection": {"Scheme": "http", "Host": "0.0.0.0", "Port": 9999,
                               "SessionCookie": {"Name": "session", "Value": COOKIE},
                               "Dir": str(stash_dir), "PluginDir": str(stash_dir / "plugins" / "tagManager"),
                               **(connection or {})},
         "args": args if args is not None else {"mode": "sync_scene_tags"},
-    }))
-    stdout, stderr = io.StringIO(), io.StringIO()
+    })
+
+
+def run_plugin(servers: FakeServers, stash_dir, args=None, connection=None):
+    """(exit code, stdout, stderr) of one plugin run as Stash starts it."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add_callback(responses.POST, STASH_URL, callback=servers.stash)
         mock.add_callback(responses.POST, STASHDB_URL, callback=servers.stashdb)
         real_factories = tag_manager.make_stashdb_client, tag_manager.make_local_stash
         tag_manager.make_stashdb_client, tag_manager.make_local_stash = client_without_waits, local_stash_without_waits
         try:
-            code = tag_manager.main([], stdin=stdin, stdout=stdout, stderr=stderr)
+            return run_main(plugin_stdin(stash_dir, args, connection))
         finally:
             tag_manager.make_stashdb_client, tag_manager.make_local_stash = real_factories
+
+
+def post_to_stash(servers: FakeServers, query: str, variables: dict) -> dict:
+    """One request from another client (Stash's own page, a script) to the fake Stash."""
+    import requests
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, STASH_URL, callback=servers.stash)
+        return requests.post(STASH_URL, json={"query": query, "variables": variables}, timeout=10).json()
+
+
+def run_main(stdin_text: str) -> tuple[int, str, str]:
+    """tag_manager.main on this stdin, in this process (Stash and StashDB already answered)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = tag_manager.main([], stdin=io.StringIO(stdin_text), stdout=stdout, stderr=stderr)
     return code, stdout.getvalue(), stderr.getvalue()
+
+
+def run_hook(servers: FakeServers, stash_dir, hook_context: dict):
+    """(exit code, stdout, stderr) of the tag-change hook as Stash starts it: the manifest's
+    defaultArgs and Stash's args.hookContext."""
+    return run_plugin(servers, stash_dir, args={"mode": "follow_tag_change", "hookContext": hook_context})
+
+
+def tag_hook_context(mutation: str, tag_input: dict, tag: dict) -> dict:
+    """args.hookContext as Stash builds it after tagCreate or tagUpdate
+    (internal/api/resolver_mutation_tag.go): the id, the hook, the input as sent, and for
+    an update the input's field names."""
+    if mutation == "tagCreate":
+        return {"id": int(tag["id"]), "type": "Tag.Create.Post", "input": tag_input}
+    return {"id": int(tag["id"]), "type": "Tag.Update.Post", "input": tag_input, "inputFields": sorted(tag_input)}
+
+
+class HooksLikeStash:
+    """FakeServers.after_tag_write that runs tagManager's hook for every tag write before the
+    write's answer, inside the request, as Stash does; keeps each hook's (code, stdout, stderr)."""
+
+    def __init__(self, stash_dir):
+        self.stash_dir = stash_dir
+        self.runs: list[tuple[int, str, str]] = []
+
+    def __call__(self, mutation: str, tag_input: dict, tag: dict) -> None:
+        logger = logging.getLogger("tagManager")
+        saved = (list(logger.handlers), logger.level, logger.propagate)   # the writer's own logging
+        try:
+            self.runs.append(run_main(plugin_stdin(self.stash_dir, {
+                "mode": "follow_tag_change", "hookContext": tag_hook_context(mutation, tag_input, tag)})))
+        finally:
+            logger.handlers[:], logger.level, logger.propagate = saved
 
 
 def assert_stash_protocol(stdout: str, stderr: str) -> dict:

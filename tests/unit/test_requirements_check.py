@@ -48,6 +48,14 @@ def test_an_installed_module_that_fails_to_import_is_broken(tmp_path, monkeypatc
     assert "tm_its_missing_dependency" in problem.broken
 
 
+def test_without_imports_only_absence_is_a_problem(tmp_path, monkeypatch):
+    (tmp_path / "tm_broken_module_2.py").write_text("import tm_its_missing_dependency\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert requirements_problem((("tm_broken_module_2", "broken-package"),), try_imports=False) is None
+    assert requirements_problem((("tm_absent_module_3", "absent"),), try_imports=False) == RequirementsProblem(
+        missing=("absent",))
+
+
 def test_nothing_to_report_when_everything_imports():
     assert requirements_problem((("json", "json"), ("email.utils", "email"))) is None
     assert requirements_problem() is None  # the Python running the tests has requirements-dev.txt

@@ -96,3 +96,18 @@ def test_scene_ids_come_as_a_list_or_text_and_must_be_whole_numbers():
             parse_scene_ids(empty)
     with pytest.raises(ConfigError, match="'x1'"):
         parse_scene_ids("5,x1")
+
+
+@pytest.mark.parametrize("value, on, warned", [
+    (None, False, False), (True, True, False), ("on", True, False), ("TRUE", True, False), (1, True, False),
+    (False, False, False), ("off", False, False), (0, False, False),
+    ("maybe", False, True), ("", False, True), (2, False, True), ([True], False, True), ({"on": 1}, False, True),
+])
+def test_following_tag_changes_is_on_only_when_set_to_a_yes(value, on, warned):
+    from run_config import follow_tag_changes_from_settings
+
+    settings = {} if value is None else {"syncFollowTagChanges": value}
+    follow, warning = follow_tag_changes_from_settings(settings)
+    assert follow is on and (warning is not None) is warned
+    if warned:
+        assert "syncFollowTagChanges" in warning and repr(value) in warning

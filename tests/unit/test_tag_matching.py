@@ -211,6 +211,23 @@ def test_get_name_tag_count_and_linked_count():
     assert cache.linked_count("https://nowhere") == 0
 
 
+def test_found_by_alias_tells_which_lookup_found_the_tag():
+    tags = [tag(1, "Anal Sex", aliases=["anal"]), tag(2, "Big Tits"), tag(3, "Blowjob", aliases=["xyz"]),
+            tag(4, "BIG BOOBS", aliases=["Big Boobs"])]
+    cache = TagCache.from_tags(tags)
+    for name, winner, by_alias in (("Anal", "1", True), ("big tits", "2", False), ("Big_Tits", "2", False),
+                                   ("x%", "3", True), ("Big Boobs", "4", False)):
+        assert cache.tag_found_by_name(name) == winner
+        assert cache.found_by_alias(winner, name) is by_alias, name
+
+
+def test_stash_ids_of_lists_one_endpoints_links():
+    cache = TagCache.from_tags([tag(1, "Anal", stash_ids=[(STASHDB, "a"), (OTHER_BOX, "f"), (STASHDB, "b")])])
+    assert cache.stash_ids_of("1", STASHDB) == ("a", "b")
+    assert cache.stash_ids_of("1", OTHER_BOX) == ("f",)
+    assert cache.stash_ids_of("2", STASHDB) == ()
+
+
 def test_build_reads_all_tags_from_the_local_stash():
     class LocalStash:
         def all_tags(self):
