@@ -1,6 +1,7 @@
 """The page remembers: after a reload it offers the scenes that can gain tags resolved since
 the last run, whoever resolved them; one button re-matches exactly those scenes without a
-StashDB request; the Runs section undoes that re-match, preview first.
+StashDB request; the Runs section undoes that re-match, preview first; Pin name matches
+pins the one name match and leaves alone the tag linked to another StashDB tag.
 
 A real-UI Stash (v0.30.1 or later) with the StashDB simulator as its stash-box, the mode
 Live. From the page: a live sync of the whole library. Then a local tag is linked to an
@@ -14,20 +15,23 @@ import re
 from pathlib import Path
 
 import pytest
+from graphql import parse, validate
 
 from tests.browser.conftest import LoopbackOnly, open_page
 from tests.browser.page_steps import (DESKTOP, JOB_WAIT_MS, Shots, close_release_notes, seed_library, shots_folder,
                                       wait_for_job_end)
 from tests.e2e.plugin_install import configure_plugin, stash_with_this_plugin
-from tests.e2e.stash_seed import scene_tag_sets
+from tests.e2e.stash_seed import all_tags, create_tags, scene_tag_sets
 from tests.e2e.stash_server import RealStash
 from tests.e2e.sync_library import stable_uuid
+from tests.shared_schemas import require_stash_schema
 from tests.simulators.records import StashDBTag
 
 BOX_NAME = "Simulated StashDB (remembers)"
 BLINDFOLD = StashDBTag(stable_uuid("r:blindfold"), "Blindfold", (), "Action", "Eyes covered.")
 KISSING = StashDBTag(stable_uuid("r:kissing"), "Kissing", (), "Action")
 CANDLES = StashDBTag(stable_uuid("r:candles"), "Candles", (), "Props")
+ELSEWHERE_ID = stable_uuid("r:another-stashdb-tag")   # what local Candles is linked to, for pinning to leave it alone
 SCENES = {  # label -> (its StashDB tags, its local tags before the sync)
     "one": ((BLINDFOLD, KISSING), ("Keep Me",)),
     "two": ((BLINDFOLD,), ()),
@@ -50,7 +54,9 @@ def stash(stash_ui_binary: Path, stashdb, stashbox_api_key: str, tmp_path_factor
 
 @pytest.fixture(scope="module")
 def library(stash: RealStash, stashdb) -> dict:
+    [candles] = create_tags(stash, [{"name": "Candles", "stash_ids": [{"endpoint": stashdb.url, "stash_id": ELSEWHERE_ID}]}])
     tag_ids, scene_ids = seed_library(stash, stashdb, ["Kissing", "Eye Mask", "Keep Me"], SCENES, "r", "Remembers")
+    tag_ids["Candles"] = candles
     configure_plugin(stash, {"syncEndpoint": BOX_NAME, "syncDryRun": False})
     return {"tag_ids": tag_ids, "scene_ids": scene_ids, "before": scene_tag_sets(stash)}
 
@@ -94,6 +100,25 @@ def undo_newest_rematch(page, shot: Shots, seen: dict) -> None:
     result = dialog.get_by_test_id("undo-result")
     result.wait_for(timeout=JOB_WAIT_MS)
     seen["undo_result"] = result.inner_text()
+    dialog.locator(".modal-footer").get_by_role("button", name="Close", exact=True).click()
+    dialog.wait_for(state="hidden")
+
+
+def pin_name_matches(page, shot: Shots, seen: dict) -> None:
+    """Pin name matches…: the preview (summary, the tags it would pin, those left alone), then
+    the confirmation."""
+    page.locator("#tm-pin").get_by_role("button", name="Pin name matches…").click()
+    dialog = page.locator(".modal-dialog", has_text="Pin name matches?")
+    preview = dialog.get_by_test_id("pin-preview")
+    preview.wait_for()
+    seen["pin_preview"] = preview.inner_text()
+    page.wait_for_timeout(400)  # let Bootstrap's fade end before the screenshot
+    shot("12-pin-asks")
+    seen["pin_confirm_label"] = dialog.locator(".modal-footer .btn-danger").inner_text()
+    dialog.get_by_role("button", name=seen["pin_confirm_label"]).click()
+    result = dialog.get_by_test_id("pin-result")
+    result.wait_for(timeout=JOB_WAIT_MS)
+    seen["pin_result"] = result.inner_text()
     dialog.locator(".modal-footer").get_by_role("button", name="Close", exact=True).click()
     dialog.wait_for(state="hidden")
 
@@ -150,6 +175,10 @@ def walk(browser, stash: RealStash, stashdb, library: dict, tmp_path_factory) ->
         seen["rematch_said_after_undo"] = page.locator("#tm-offer [data-testid=rematch-outcome], #tm-offer [data-testid=job-status]").count()
         page.locator("#tm-runs").scroll_into_view_if_needed()
         shot("11-runs-after-undo")
+
+        # 5. pin the name matches of the last run
+        pin_name_matches(page, shot, seen)
+        seen["tags_after_pin"] = {tag["name"]: tag["stash_ids"] for tag in all_tags(stash)}
     finally:
         context.close()
     seen["blocked"], seen["allowed"] = guard.blocked, guard.allowed
@@ -162,8 +191,8 @@ def test_without_a_whole_library_run_nothing_is_offered_and_after_the_sync_nothi
     assert walk["offer_after_sync"] == "No scene can gain tags from tags resolved since the last run."
     ids, tags = library["scene_ids"], library["tag_ids"]
     assert {scene_id: set(tag_ids) for scene_id, tag_ids in walk["after_sync"].items()} == {
-        ids["one"]: {tags["Keep Me"], tags["Kissing"]}, ids["two"]: set(), ids["three"]: {tags["Kissing"]},
-        ids["four"]: {tags["Eye Mask"]}}
+        ids["one"]: {tags["Keep Me"], tags["Kissing"]}, ids["two"]: set(),
+        ids["three"]: {tags["Kissing"], tags["Candles"]}, ids["four"]: {tags["Eye Mask"]}}
 
 
 def test_after_a_reload_the_page_offers_the_scenes_a_tag_linked_elsewhere_can_reach(walk):
@@ -186,7 +215,7 @@ def test_the_button_rematches_exactly_those_scenes_without_asking_stashdb(walk, 
 
 def test_the_runs_are_listed_newest_first_and_only_live_syncs_and_rematches_can_be_undone(walk):
     assert walk["runs"] == [("Re-match", "2 scenes updated, 2 tags added", True),
-                            ("Sync, whole library", "2 scenes updated, 2 tags added", True)]
+                            ("Sync, whole library", "2 scenes updated, 3 tags added", True)]
 
 
 def test_the_undo_previews_then_removes_exactly_what_the_rematch_added(walk):
@@ -201,6 +230,22 @@ def test_the_undo_previews_then_removes_exactly_what_the_rematch_added(walk):
     assert sync[2] is True
     assert walk["offer_after_undo"] == "2 scenes can gain tags from tags resolved since the last run."
     assert walk["rematch_said_after_undo"] == 0    # what the panel said of the re-match is gone with it
+
+
+def test_pinning_previews_then_pins_the_name_match_and_leaves_the_tag_linked_elsewhere_alone(walk, stashdb):
+    lines = [line for line in walk["pin_preview"].splitlines() if line.strip()]
+    assert lines == ["Would pin 1 StashDB tags on 1 local tags.", "Kissing ← StashDB Kissing (by name)", "Left alone:",
+                     f"Candles ← StashDB Candles (by name): left alone, linked to {ELSEWHERE_ID}"]
+    assert walk["pin_confirm_label"] == "Pin 1 StashDB tag"
+    assert walk["pin_result"] == "Pinned 1 StashDB tags on 1 local tags. 1 tag left alone (linked to another StashDB tag)."
+    tags = walk["tags_after_pin"]
+    assert tags["Kissing"] == [{"endpoint": stashdb.url, "stash_id": KISSING.id}]
+    assert tags["Candles"] == [{"endpoint": stashdb.url, "stash_id": ELSEWHERE_ID}]
+    assert tags["Eye Mask"] == [{"endpoint": stashdb.url, "stash_id": BLINDFOLD.id}]
+
+
+def test_the_tag_edit_sent_here_is_valid_against_stashs_schema():
+    assert validate(require_stash_schema(), parse(TAG_UPDATE)) == []
 
 
 def test_nothing_left_the_machine_and_every_screenshot_was_taken(walk):
