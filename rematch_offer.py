@@ -59,6 +59,34 @@ class ResolvedMatches:
 
 
 @dataclass
+class SceneTagReader:
+    """Scenes' tag ids as Stash has them now, a batch a request. Stash fails a whole by-id read
+    for one id it does not have ("scene with id 7 not found"); then the ids of the scenes that
+    still carry a StashID for the endpoint are read once, in one request, and every later
+    batch asks only for those: a scene deleted since (or that lost its StashID) is left out,
+    at the cost of one request however many there are."""
+
+    local: Any
+    endpoint: str
+    existing: set[str] | None = None
+
+    def tag_ids(self, scene_ids: list[str]) -> dict[str, set[str]]:
+        if self.existing is not None:
+            scene_ids = [scene_id for scene_id in scene_ids if scene_id in self.existing]
+        try:
+            scenes = self.local.scenes_by_ids(scene_ids) if scene_ids else []
+        except (StashAuthError, StashUnavailable):   # not an answer about these ids
+            raise
+        except StashLocalError as exc:
+            if self.existing is not None or "not found" not in str(exc):
+                raise
+            self.existing = set(self.local.scene_ids_with_stash_id(self.endpoint))
+            return self.tag_ids(scene_ids)
+        return {str(scene.get("id")): {str(tag.get("id")) for tag in scene.get("tags") or [] if isinstance(tag, dict)}
+                for scene in scenes if isinstance(scene, dict)}
+
+
+@dataclass
 class Offer:
     """The scenes that can gain tags, and how many of them gain each resolved tag."""
 
@@ -82,14 +110,14 @@ def rematch_candidates(args: dict, context: Any) -> dict:
     local_tags = context.local.all_tags()
     matches = ResolvedMatches(read_vocabulary(folder), TagCache.from_tags(local_tags),
                               TagExcluder(exclude_patterns(context.configuration)), context.endpoint)
-    offer = find_offer(context.local, folder, matches)
+    offer = find_offer(SceneTagReader(context.local, context.endpoint), folder, matches)
     log.info("rematch_candidates: %d scenes of report %s can gain tags resolved since (%d carry such tags, %d "
              "read from Stash, %d no longer in Stash, %d left for a later answer)", len(offer.scene_ids),
              folder.name, offer.carrying, offer.checked, offer.missing, offer.left_out)
     return answer(folder, offer, matches, {str(t.get("id")): t.get("name") for t in local_tags})
 
 
-def find_offer(local, folder: ReportFolder, matches: ResolvedMatches) -> Offer:
+def find_offer(reader: SceneTagReader, folder: ReportFolder, matches: ResolvedMatches) -> Offer:
     """One pass over the report's scenes; those with a tag resolved since are read from
     Stash a batch at a time, until MAX_TAG_SCENES scenes that lack one are found (the rest
     are counted)."""
@@ -104,17 +132,17 @@ def find_offer(local, folder: ReportFolder, matches: ResolvedMatches) -> Offer:
             continue
         batch.append((scene_id, gains))
         if len(batch) == READ_BATCH:
-            keep_scenes_that_lack_them(local, batch, offer, matches)
+            keep_scenes_that_lack_them(reader, batch, offer, matches)
             batch = []
     if batch:
-        keep_scenes_that_lack_them(local, batch, offer, matches)
+        keep_scenes_that_lack_them(reader, batch, offer, matches)
     return offer
 
 
-def keep_scenes_that_lack_them(local, batch: list[tuple[str, tuple[int, ...]]], offer: Offer,
+def keep_scenes_that_lack_them(reader: SceneTagReader, batch: list[tuple[str, tuple[int, ...]]], offer: Offer,
                                matches: ResolvedMatches) -> None:
     """Read a batch of scenes from Stash; keep those that lack a local tag they would gain."""
-    carried = scene_tag_ids(local, [scene_id for scene_id, _ in batch])
+    carried = reader.tag_ids([scene_id for scene_id, _ in batch])
     offer.checked += len(batch)
     for scene_id, gains in batch:
         if scene_id not in carried:
@@ -128,25 +156,6 @@ def keep_scenes_that_lack_them(local, batch: list[tuple[str, tuple[int, ...]]], 
             continue
         offer.scene_ids.append(scene_id)
         offer.scenes_per_tag.update(lacking)
-
-
-def scene_tag_ids(local, scene_ids: list[str]) -> dict[str, set[str]]:
-    """Each scene's tag ids as Stash has them now; a scene Stash no longer has is left out.
-    Stash fails a whole by-id read for one unknown id ("scene with id 7 not found"): such a
-    read is asked again in halves, down to that id."""
-    try:
-        scenes = local.scenes_by_ids(scene_ids)
-    except (StashAuthError, StashUnavailable):   # not an answer about these ids: halves would not help
-        raise
-    except StashLocalError as exc:
-        if len(scene_ids) > 1:
-            half = len(scene_ids) // 2
-            return {**scene_tag_ids(local, scene_ids[:half]), **scene_tag_ids(local, scene_ids[half:])}
-        if "not found" in str(exc):
-            return {}
-        raise
-    return {str(scene.get("id")): {str(tag.get("id")) for tag in scene.get("tags") or [] if isinstance(tag, dict)}
-            for scene in scenes if isinstance(scene, dict)}
 
 
 def answer(folder: ReportFolder, offer: Offer, matches: ResolvedMatches, tag_names: dict) -> dict:

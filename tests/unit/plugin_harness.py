@@ -55,6 +55,7 @@ class FakeServers:
               "stash_ids": [], "parents": []}})
     exclude_tag_patterns: list = field(default_factory=list)
     tag_writes: list = field(default_factory=list)             # (mutation, input) as Stash received them
+    stash_requests: list = field(default_factory=list)         # (query, variables) of every Stash request
     stash_ops: list = field(default_factory=list)              # the operation name of every Stash request
     stash_auth: list = field(default_factory=list)             # (Cookie, ApiKey) headers of every Stash request
     queued_tasks: list = field(default_factory=list)           # runPluginTask variables, in order
@@ -80,6 +81,7 @@ class FakeServers:
         query, variables = body["query"], body.get("variables") or {}
         named = re.search(r"(query|mutation)\s+(\w+)", query)
         self.stash_ops.append(named.group(2) if named else "?")
+        self.stash_requests.append((query, variables))
         self.stash_auth.append((request.headers.get("Cookie"), request.headers.get("ApiKey")))
         broken = self.stash_fault(query, variables)
         if broken is not None:

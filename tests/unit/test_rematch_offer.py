@@ -8,7 +8,7 @@ there, Anal and Blond match local tags from the start and Rope (added here) matc
 from __future__ import annotations
 
 import rematch_offer
-from tests.unit.plugin_harness import STASHDB_URL, FakeServers, assert_stash_protocol, run_plugin
+from tests.unit.plugin_harness import STASHDB_URL, FakeServers, assert_stash_protocol, json_answer, run_plugin
 from tests.unit.test_rematch import REMATCH, SYNC, add_local_tag, reports, servers_with_an_unmatched_tag
 
 CANDIDATES = {"mode": "rematch_candidates"}
@@ -72,14 +72,32 @@ def test_a_dry_run_rematch_leaves_the_offer_as_it_was(tmp_path):
     assert candidates(servers, tmp_path)["total"] == 3
 
 
+def reads_of(servers: FakeServers, operation: str) -> list[dict]:
+    """The variables of each request of one operation Stash received."""
+    return [variables for query, variables in servers.stash_requests if operation in query]
+
+
 def test_a_scene_tagged_by_hand_is_left_out_and_a_deleted_one_is_counted(tmp_path):
     servers = synced(tmp_path)
     rope = add_local_tag(servers, "Rope")
     servers.scene_tags["1"].append({"id": rope})                  # tagged by hand since
     servers.scene_count = 2                                       # scene 3 deleted since
+    servers.stash_requests = []
     offer = candidates(servers, tmp_path)
     assert offer["scene_ids"] == ["2"] and offer["carrying"] == 3 and offer["checked"] == 3
     assert offer["missing"] == 1 and offer["tags"][0]["scenes"] == 1
+    # Stash refused the read naming scene 3; one snapshot of ids, then the read without it
+    assert [r["ids"] for r in reads_of(servers, "TagManagerScenesByIds")] == [["1", "2", "3"], ["1", "2"]]
+    assert len(reads_of(servers, "TagManagerSceneIds")) == 1
+
+
+def test_a_read_stash_fails_for_another_reason_is_an_error_not_a_missing_scene(tmp_path):
+    servers = synced(tmp_path)
+    add_local_tag(servers, "Rope")
+    servers.stash_fault = lambda query, variables: (json_answer({"data": None, "errors": [{"message": "database is locked"}]})
+                                                    if "TagManagerScenesByIds" in query else None)
+    code, stdout, stderr = run_plugin(servers, tmp_path, args=CANDIDATES)
+    assert code == 1 and "database is locked" in assert_stash_protocol(stdout, stderr)["error"]
 
 
 def test_only_tags_the_run_left_unmatched_and_that_match_now_are_offered(tmp_path):
