@@ -37,10 +37,16 @@ SCENES = {  # label -> (its StashDB tags, its local tags before the sync)
     "two": ((BLINDFOLD,), ()),
     "three": ((KISSING, CANDLES), ()),
     "four": ((BLINDFOLD,), ("Eye Mask",)),   # carries the tag Blindfold will match already, by hand
+    "five": ((BLINDFOLD,), ()),               # deleted after the sync
 }
 TAG_UPDATE = """
 mutation TagEdit($input: TagUpdateInput!) {
   tagUpdate(input: $input) { id stash_ids { endpoint stash_id } }
+}
+"""
+SCENE_DESTROY = """
+mutation SceneDelete($input: SceneDestroyInput!) {
+  sceneDestroy(input: $input)
 }
 """
 
@@ -142,12 +148,15 @@ def walk(browser, stash: RealStash, stashdb, library: dict, tmp_path_factory) ->
         seen["offer_after_sync"] = offer_text(page, "No scene")
         seen["after_sync"] = scene_tag_sets(stash)
 
-        # 2. Blindfold linked to Eye Mask outside the page, as Stash's tag page does; a reload
+        # 2. Blindfold linked to Eye Mask outside the page, as Stash's tag page does; one of its
+        # scenes deleted (Stash then refuses a by-id read naming it); a reload
         seen["linked"] = link_outside_the_page(stash, library["tag_ids"]["Eye Mask"], BLINDFOLD.id, stashdb.url)
+        stash.graphql(SCENE_DESTROY, {"input": {"id": library["scene_ids"]["five"]}})
         asked_before = len(stashdb.request_log)
         page.reload()
         seen["offer"] = offer_text(page, "can gain tags")
         seen["offer_tags"] = page.locator("#tm-offer ul").inner_text()
+        seen["offer_notes"] = [note.inner_text() for note in page.locator("#tm-offer p.text-muted").all()]
         seen["button"] = page.locator("#tm-offer button").inner_text()
         page.locator("#tm-offer").scroll_into_view_if_needed()
         shot("08-rematch-offer", readme=True)
@@ -192,19 +201,20 @@ def test_without_a_whole_library_run_nothing_is_offered_and_after_the_sync_nothi
     ids, tags = library["scene_ids"], library["tag_ids"]
     assert {scene_id: set(tag_ids) for scene_id, tag_ids in walk["after_sync"].items()} == {
         ids["one"]: {tags["Keep Me"], tags["Kissing"]}, ids["two"]: set(),
-        ids["three"]: {tags["Kissing"], tags["Candles"]}, ids["four"]: {tags["Eye Mask"]}}
+        ids["three"]: {tags["Kissing"], tags["Candles"]}, ids["four"]: {tags["Eye Mask"]}, ids["five"]: set()}
 
 
 def test_after_a_reload_the_page_offers_the_scenes_a_tag_linked_elsewhere_can_reach(walk):
     assert walk["linked"]["stash_ids"][0]["stash_id"] == BLINDFOLD.id
     assert walk["offer"] == "2 scenes can gain tags from tags resolved since the last run."
     assert walk["offer_tags"] == "Blindfold → Eye Mask (2 scenes)"   # scene four carries Eye Mask already
+    assert walk["offer_notes"][0] == "1 scene of the last run is no longer in Stash."   # scene five
     assert walk["button"] == "Re-match these 2 scenes"
 
 
 def test_the_button_rematches_exactly_those_scenes_without_asking_stashdb(walk, library):
     ids, eye_mask = library["scene_ids"], library["tag_ids"]["Eye Mask"]
-    expected = {scene_id: set(tags) for scene_id, tags in walk["after_sync"].items()}
+    expected = {scene_id: set(tags) for scene_id, tags in walk["after_sync"].items() if scene_id != ids["five"]}
     expected[ids["one"]].add(eye_mask)
     expected[ids["two"]].add(eye_mask)
     assert {scene_id: set(tags) for scene_id, tags in walk["after_rematch"].items()} == expected
@@ -223,7 +233,9 @@ def test_the_undo_previews_then_removes_exactly_what_the_rematch_added(walk):
     assert walk["undo_preview"] == "This would remove 2 tags from 2 scenes."
     assert walk["confirm_label"] == "Remove 2 tags"
     assert walk["undo_result"] == "Removed 2 tags from 2 scenes."
-    assert walk["after_undo"] == walk["after_sync"]
+    assert walk["after_undo"] == {scene_id: tags for scene_id, tags in walk["after_sync"].items()
+                                  if scene_id in walk["after_undo"]}
+    assert len(walk["after_undo"]) == len(walk["after_sync"]) - 1     # scene five, deleted
     undo, rematch, sync = walk["runs_after_undo"]
     assert undo[0] == "Undo" and undo[1].startswith("2 tags removed; undoes ") and undo[2] is False
     assert rematch[0] == "Re-match" and "undone by " in rematch[1] and rematch[2] is False
@@ -244,8 +256,9 @@ def test_pinning_previews_then_pins_the_name_match_and_leaves_the_tag_linked_els
     assert tags["Eye Mask"] == [{"endpoint": stashdb.url, "stash_id": BLINDFOLD.id}]
 
 
-def test_the_tag_edit_sent_here_is_valid_against_stashs_schema():
-    assert validate(require_stash_schema(), parse(TAG_UPDATE)) == []
+@pytest.mark.parametrize("document", [TAG_UPDATE, SCENE_DESTROY])
+def test_the_edits_sent_here_are_valid_against_stashs_schema(document: str):
+    assert validate(require_stash_schema(), parse(document)) == []
 
 
 def test_nothing_left_the_machine_and_every_screenshot_was_taken(walk):
