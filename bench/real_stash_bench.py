@@ -3,6 +3,7 @@
     python3 -m bench.real_stash_bench --profile headroom   # 100,000 scenes, rate limit lifted
     python3 -m bench.real_stash_bench --profile rate       # 20,000 scenes at the real 2 requests/s
     python3 -m bench.real_stash_bench --profile probes     # Stash's own write and read rates only
+    python3 -m bench.real_stash_bench --profile rematch    # 100,000 scenes: the re-match against Stash's writes
 
 Each run starts Stash (tests/e2e/stash_server.py: throw-away folder, 127.0.0.1 only, proxy
 variables at a closed loopback port) on a fresh copy of a seeded database
@@ -21,6 +22,8 @@ database's StashIDs name, and the real sync in its own process (bench/sync_drive
   aliased `bulkSceneUpdate` ADD batches of 40 (stash_local.LocalStash.add_tags_to_scenes);
   each adds the same number of padding tags a scene does not have. Then reads by ids,
   40 a request (LocalStash.scenes_by_ids).
+* rematch: the headroom sync, writing its report as the plugin does, then the re-match
+  task and Stash doing its writes alone (bench/real_stash_rematch.py).
 
 Load averages (`/proc/loadavg`) are taken before and after each part: the machine is
 shared, and every figure is only as good as the load beside it. `--py-spy FILE` runs
@@ -52,7 +55,8 @@ from bench.real_stash_seed import (
     start_stash_on,
 )
 from bench.run_bench import REALISTIC_STASHDB
-from tests.e2e.stash_server import RealStash
+from tag_manager import plugin_report_dir
+from tests.e2e.stash_server import RealStash, StashBoxEntry
 from tests.simulators.served import Latency
 from tests.simulators.stashdb_data import StashDBData
 from tests.simulators.stashdb_sim import DEFAULT_API_KEY, StashDBSimulator
@@ -114,12 +118,14 @@ class Profile:
     stashdb_latency: Latency
     sync: bool = True
     probes: bool = False
+    rematch: bool = False
 
 
 PROFILES = {
     "headroom": Profile(100_000, 1000.0, None, Latency(), probes=True),
     "rate": Profile(20_000, 2.0, 240, REALISTIC_STASHDB),
     "probes": Profile(100_000, 1000.0, None, Latency(), sync=False, probes=True),
+    "rematch": Profile(100_000, 1000.0, None, Latency(), rematch=True),
 }
 
 
@@ -167,12 +173,14 @@ class Meter:
 # -- the sync ---------------------------------------------------------------------------
 
 def run_sync(stash: RealStash, sim: StashDBSimulator, profile: Profile, py_spy: Path | None,
-             requests_in_flight: int | None = None) -> dict:
+             requests_in_flight: int | None = None, report_dir: Path | None = None) -> dict:
     command = [sys.executable, "-m", "bench.sync_driver", "--plugin-root", str(REPO_ROOT),
                "--stash-url", stash.graphql_url, "--stashdb-url", sim.url, "--stashdb-api-key", sim.api_key,
                "--rate", str(profile.client_rate), "--split"]
     if requests_in_flight:
         command += ["--requests-in-flight", str(requests_in_flight)]
+    if report_dir is not None:
+        command += ["--report-dir", str(report_dir)]
     if py_spy is not None:
         command = ["py-spy", "record", "--format", "raw", "--rate", "100", "--gil", "--output", str(py_spy),
                    "--nonblocking", "--"] + command
@@ -258,9 +266,7 @@ def probe_bulk_add_before(stash: RealStash, library, seed: int) -> tuple[dict, f
     ids = [scene["id"] for scene in scenes if scene["title"] in chosen]
     tally = _Tally(stash)
     with tally:
-        errors = local.add_tags_to_scenes([(scene_id, rng.sample(tag_ids, PROBE_NEW_TAGS)) for scene_id in ids])
-    if any(errors.values()):
-        raise SystemExit(f"probe write failed: {next(e for e in errors.values() if e)}")
+        add_or_stop(local, [(scene_id, rng.sample(tag_ids, PROBE_NEW_TAGS)) for scene_id in ids])
     return tally.figures(len(ids)), chosen
 
 
@@ -288,10 +294,7 @@ def probe_stash(stash: RealStash, library, seed: int) -> dict:
                                                        "tag_ids": current[scene_id] + additions[scene_id]}},
                               timeout=REQUEST_TIMEOUT)
         with timings["bulk_add_x40"]:
-            errors = local.add_tags_to_scenes([(scene_id, additions[scene_id])
-                                               for scene_id in batched[start:start + PROBE_ROUND]])
-            if any(errors.values()):
-                raise SystemExit(f"probe write failed: {next(e for e in errors.values() if e)}")
+            add_or_stop(local, [(scene_id, additions[scene_id]) for scene_id in batched[start:start + PROBE_ROUND]])
         with timings["read_and_bulk_add_x40"]:
             read_then_write(local, read_and_written[start:start + PROBE_ROUND], additions)
     reads = _Tally(stash)
@@ -316,7 +319,8 @@ def probe_stash(stash: RealStash, library, seed: int) -> dict:
 def read_then_write(local, scene_ids: list[str], additions: dict[str, list[str]]) -> None:
     """What the sync asks of Stash, without the plugin's work or StashDB: each batch of 40
     read by ids (SCENES_BY_IDS_QUERY) on a second thread, one batch ahead, as the fetcher
-    reads, and its additions written in one aliased bulkSceneUpdate ADD request."""
+    reads, and its additions (for the scenes that have some) written in one aliased
+    bulkSceneUpdate ADD request."""
     handover: queue.Queue = queue.Queue(maxsize=1)
 
     def read() -> None:
@@ -327,10 +331,15 @@ def read_then_write(local, scene_ids: list[str], additions: dict[str, list[str]]
     reader = threading.Thread(target=read, name="bench-reader", daemon=True)
     reader.start()
     while (scenes := handover.get()) is not None:
-        errors = local.add_tags_to_scenes([(scene["id"], additions[scene["id"]]) for scene in scenes])
-        if any(errors.values()):
-            raise SystemExit(f"probe write failed: {next(e for e in errors.values() if e)}")
+        add_or_stop(local, [(scene["id"], additions[scene["id"]]) for scene in scenes if scene["id"] in additions])
     reader.join()
+
+
+def add_or_stop(local, additions: list[tuple[str, list[str]]]) -> None:
+    """Our batched ADD writes (LocalStash.add_tags_to_scenes); the first failure stops the bench."""
+    errors = local.add_tags_to_scenes(additions)
+    if any(errors.values()):
+        raise SystemExit(f"probe write failed: {next(e for e in errors.values() if e)}")
 
 
 class _Tally:
@@ -383,17 +392,22 @@ def run(profile_name: str, work_root: Path, seed: int, py_spy: Path | None, keep
                          f"seed again with: python3 -m bench.real_stash_seed --scenes {profile.scenes} --force")
     work_dir = work_root / f"run-{profile_name}"
     started = time.perf_counter()
-    stash = start_stash_on(snapshot, work_dir)
+    stash = start_stash_on(snapshot, work_dir, stash_boxes=[StashBoxEntry(sim.url, sim.api_key, "StashDB")])
     figures["stash_start_seconds"] = round(time.perf_counter() - started, 1)
     try:
         probed: frozenset[str] = frozenset()
         if profile.sync and profile.probes:
             figures["bulk_add_x40_before_sync"], probed = probe_bulk_add_before(stash, library, seed)
         if profile.sync:
-            figures["sync"] = run_sync(stash, sim, profile, py_spy, requests_in_flight)
+            figures["sync"] = run_sync(stash, sim, profile, py_spy, requests_in_flight,
+                                       plugin_report_dir({"Dir": str(work_dir)}) if profile.rematch else None)
             figures["sync"]["requests_in_flight"] = requests_in_flight or "the sync's default"
             figures["stash_peak_rss_mb_after_sync"] = round(process_peak_rss_mb(stash.pid), 1)
             figures["check"] = verify(stash, library, probed)
+        if profile.rematch:
+            from bench.real_stash_rematch import measure_rematch  # it builds on this module's probes
+
+            figures["rematch"] = measure_rematch(stash, sim, library, work_dir, seed)
         if profile.probes:
             figures["probes"] = probe_stash(stash, library, seed)
             if profile.sync:

@@ -14,6 +14,9 @@ clients' methods and the planning function from outside, without touching the sy
 
 Reads and StashDB calls run on the fetcher thread while planning and writing run on the
 main thread, so the parts add up to more than the wall time; each is busy seconds.
+
+`--report-dir` writes the run's report there, as the plugin does (tag_manager.py
+`sync_with_report`): the memory a re-match reads (bench/real_stash_bench.py --profile rematch).
 """
 from __future__ import annotations
 
@@ -108,6 +111,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, required=True, help="StashDB requests per second")
     parser.add_argument("--split", action="store_true", help="time the run's parts (see the docstring)")
     parser.add_argument("--requests-in-flight", type=int, help="StashDB requests waiting at once (default: the sync's)")
+    parser.add_argument("--report-dir", type=Path, help="write the run's report there, as the plugin does")
     options = parser.parse_args()
     sys.path.insert(0, options.plugin_root)
 
@@ -130,7 +134,14 @@ def main() -> None:
         install_split(split, local, stashdb)
     cpu_started = time.process_time()
     started = time.perf_counter()
-    stats = sync_scene_tags(local, stashdb, settings)
+    if options.report_dir:
+        from plugin_io import SecretRedactor
+        from tag_manager import Overrides, sync_with_report
+
+        stats = sync_with_report(local, stashdb, settings, None, Overrides(report_dir=options.report_dir),
+                                 SecretRedactor())
+    else:
+        stats = sync_scene_tags(local, stashdb, settings)
     wall = time.perf_counter() - started
     print(json.dumps({
         "wall_seconds": wall,

@@ -9,38 +9,26 @@ unmatched StashDB tags of the library, drawn with a popularity skew, and one sce
 hundred has a StashID StashDB does not know (a scene to re-match). Then `tag_manager.py`
 runs each operation in its own process, fed stdin JSON as runPluginOperation starts it;
 per operation: the wall time from process start to its end, the process's peak RSS
-(ru_maxrss from os.wait4, by a small launcher: see LAUNCHER) and the answer's bytes. `run_mode`,
-which reads no report, is the same process doing no work: the floor of the RSS.
+(ru_maxrss from os.wait4, by a small launcher: bench/plugin_process.py) and the answer's
+bytes. `run_mode`, which reads no report, is the same process doing no work: the floor
+of the RSS.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import random
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from bench.plugin_process import REPO_ROOT, Measured, run_plugin_process
 from run_report import RunReport
 from scene_tag_plan import UnmatchedTag
 from stashdb_tag import StashDBTag
 from tests.simulators.launch import start_simulators
 from tests.simulators.library import generate_library
 from tests.simulators.library_tags import MISSING, NEAR_MISS
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Measured:
-    label: str
-    wall_seconds: float
-    peak_rss_mb: float
-    answer_bytes: int
-    answer: dict
 
 
 def unmatched_details(library) -> list[StashDBTag]:
@@ -64,34 +52,10 @@ def write_report(reports: Path, endpoint: str, details: list[StashDBTag], scenes
     return report.folder
 
 
-# A child inherits its parent's peak RSS through fork and exec (Linux keeps the old memory's
-# high-water mark in ru_maxrss), and this benchmark's own process is large: each plugin
-# process is therefore started by a small launcher, which reads its rusage from os.wait4.
-LAUNCHER = """
-import json, os, subprocess, sys, time
-started = time.perf_counter()
-child = subprocess.Popen(sys.argv[2:])
-_, status, usage = os.wait4(child.pid, 0)
-with open(sys.argv[1], "w") as out:
-    json.dump({"wall_seconds": time.perf_counter() - started, "maxrss_kb": usage.ru_maxrss,
-               "exit_code": os.waitstatus_to_exitcode(status)}, out)
-"""
-
-
 def run_measured(sims, stash_dir: Path, label: str, args: dict) -> Measured:
     """One plugin process, as Stash starts it: stdin JSON in, one JSON answer out."""
-    stdin = {"server_connection": sims.server_connection(plugin_dir=str(REPO_ROOT), stash_dir=str(stash_dir)),
-             "args": args}
-    with tempfile.TemporaryFile() as given, tempfile.TemporaryFile() as answered, \
-            tempfile.NamedTemporaryFile(suffix=".json") as figures:
-        given.write(json.dumps(stdin).encode("utf-8"))
-        given.seek(0)
-        subprocess.run([sys.executable, "-c", LAUNCHER, figures.name, sys.executable, str(REPO_ROOT / "tag_manager.py")],
-                       stdin=given, stdout=answered, stderr=subprocess.DEVNULL, cwd=stash_dir, check=True)
-        answered.seek(0)
-        body = answered.read()
-        measured = json.loads(Path(figures.name).read_text())
-    return Measured(label, measured["wall_seconds"], measured["maxrss_kb"] / 1024, len(body), json.loads(body))
+    connection = sims.server_connection(plugin_dir=str(REPO_ROOT), stash_dir=str(stash_dir))
+    return run_plugin_process(connection, stash_dir, label, args)
 
 
 def measure_all(sims, stash_dir: Path, details: list[StashDBTag]) -> list[Measured]:
