@@ -19,7 +19,7 @@ from typing import Any
 from report_memory import choose_memory, read_vocabulary, remembered_numbers
 from report_reader import ReportFolder, ReportNotFound, distinct_scene_rows, read_summary, unmatched_ids
 from run_config import exclude_patterns
-from stash_local import StashAuthError, StashLocalError, StashUnavailable
+from stash_local import SceneTagReader
 from tag_matching import TagCache, TagExcluder, id_order, match_stashdb_tag_to_local
 from unmatched_listing import MAX_TAG_SCENES
 
@@ -56,34 +56,6 @@ class ResolvedMatches:
             return ()
         return tuple(n for n in numbers if 0 <= n < len(self.vocabulary) and self.vocabulary[n][0] in unmatched
                      and self.local_tag(n) is not None)
-
-
-@dataclass
-class SceneTagReader:
-    """Scenes' tag ids as Stash has them now, a batch a request. Stash fails a whole by-id read
-    for one id it does not have ("scene with id 7 not found"); then the ids of the scenes that
-    still carry a StashID for the endpoint are read once, in one request, and every later
-    batch asks only for those: a scene deleted since (or that lost its StashID) is left out,
-    at the cost of one request however many there are."""
-
-    local: Any
-    endpoint: str
-    existing: set[str] | None = None
-
-    def tag_ids(self, scene_ids: list[str]) -> dict[str, set[str]]:
-        if self.existing is not None:
-            scene_ids = [scene_id for scene_id in scene_ids if scene_id in self.existing]
-        try:
-            scenes = self.local.scenes_by_ids(scene_ids) if scene_ids else []
-        except (StashAuthError, StashUnavailable):   # not an answer about these ids
-            raise
-        except StashLocalError as exc:
-            if self.existing is not None or "not found" not in str(exc):
-                raise
-            self.existing = set(self.local.scene_ids_with_stash_id(self.endpoint))
-            return self.tag_ids(scene_ids)
-        return {str(scene.get("id")): {str(tag.get("id")) for tag in scene.get("tags") or [] if isinstance(tag, dict)}
-                for scene in scenes if isinstance(scene, dict)}
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Callable, Iterator
 
 from report_reader import ReportFolder, distinct_scene_rows
 from run_report import ADDED_IDS_FIELD, RunReport
-from stash_local import StashAuthError, StashLocalError
+from stash_local import SceneTagReader, StashAuthError, StashLocalError
 from tag_matching import TagCache
 
 log = logging.getLogger("tagManager.undo")
@@ -35,7 +35,6 @@ class UndoPlan:
     """Per scene, the tags to remove (added by the run, still on the scene)."""
 
     removals: list[tuple[str, list[str]]] = field(default_factory=list)
-    titles: dict[str, str] = field(default_factory=dict)
     scenes_missing: int = 0          # scenes the run changed that Stash no longer has
     tags_already_gone: int = 0       # tags the run added that their scene no longer carries
 
@@ -64,32 +63,31 @@ def added_by_run(folder: ReportFolder) -> Iterator[tuple[str, list[str]]]:
 
 
 def plan_undo(local, folder: ReportFolder) -> UndoPlan:
-    """What an undo of `folder`'s run removes, against the scenes as Stash has them now."""
+    """What an undo of `folder`'s run removes, against the scenes as Stash has them now (a
+    scene deleted since, or that lost its StashID for the run's stash-box, is left out)."""
     plan, batch = UndoPlan(), []
+    reader = SceneTagReader(local, str(folder.endpoint))
     for entry in added_by_run(folder):
         batch.append(entry)
         if len(batch) == READ_BATCH:
-            _plan_batch(local, batch, plan)
+            _plan_batch(reader, batch, plan)
             batch = []
     if batch:
-        _plan_batch(local, batch, plan)
+        _plan_batch(reader, batch, plan)
     return plan
 
 
-def _plan_batch(local, batch: list[tuple[str, list[str]]], plan: UndoPlan) -> None:
-    scenes = {str(s.get("id")): s for s in local.scenes_by_ids([scene_id for scene_id, _ in batch])
-              if isinstance(s, dict)}
+def _plan_batch(reader: SceneTagReader, batch: list[tuple[str, list[str]]], plan: UndoPlan) -> None:
+    carried_by_scene = reader.tag_ids([scene_id for scene_id, _ in batch])
     for scene_id, added in batch:
-        scene = scenes.get(scene_id)
-        if scene is None:
+        carried = carried_by_scene.get(scene_id)
+        if carried is None:
             plan.scenes_missing += 1
             continue
-        carried = {str(tag.get("id")) for tag in scene.get("tags") or [] if isinstance(tag, dict)}
         removable = [tag_id for tag_id in added if tag_id in carried]
         plan.tags_already_gone += len(added) - len(removable)
         if removable:
             plan.removals.append((scene_id, removable))
-            plan.titles[scene_id] = str(scene.get("title") or "")
 
 
 def undo_run(local, folder: ReportFolder, *, dry_run: bool, report_dir: Path,
@@ -136,7 +134,7 @@ def _remove(local, folder: ReportFolder, plan: UndoPlan, report_dir: Path, redac
     removed = plan.tag_count - sum(len(tags) for scene_id, tags in plan.removals if scene_id in failed)
     for scene_id, tag_ids in plan.removals:
         error = errors.get(scene_id)
-        report.scene(scene_id, plan.titles.get(scene_id), None, "error" if error else "tags_removed",
+        report.scene(scene_id, None, None, "error" if error else "tags_removed",
                      [names.get_name(t) or t for t in tag_ids], error or "")
     folder_written = report.finish({**answer, "dry_run": False, "failed": len(failed), "removed": removed}, [])
     answer["undo_report"] = folder_written.name if folder_written is not None else None

@@ -12,6 +12,7 @@ import functools
 import ipaddress
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import requests
@@ -576,3 +577,31 @@ def _write_error(alias: str, data: dict, errors: list[dict]) -> str | None:
 def _messages(errors) -> str:
     return "; ".join(shorten(str(e.get("message", e) if isinstance(e, dict) else e), ERROR_BODY_EXCERPT)
                      for e in errors or [])
+
+
+@dataclass
+class SceneTagReader:
+    """Scenes' tag ids as Stash has them now, a batch a request. Stash fails a whole by-id read
+    for one id it does not have ("scene with id 7 not found"); then the ids of the scenes that
+    still carry a StashID for the endpoint are read once, in one request, and every later
+    batch asks only for those: a scene deleted since (or that lost its StashID) is left out,
+    at the cost of one request however many there are."""
+
+    local: Any
+    endpoint: str
+    existing: set[str] | None = None
+
+    def tag_ids(self, scene_ids: list[str]) -> dict[str, set[str]]:
+        if self.existing is not None:
+            scene_ids = [scene_id for scene_id in scene_ids if scene_id in self.existing]
+        try:
+            scenes = self.local.scenes_by_ids(scene_ids) if scene_ids else []
+        except (StashAuthError, StashUnavailable):   # not an answer about these ids
+            raise
+        except StashLocalError as exc:
+            if self.existing is not None or "not found" not in str(exc):
+                raise
+            self.existing = set(self.local.scene_ids_with_stash_id(self.endpoint))
+            return self.tag_ids(scene_ids)
+        return {str(scene.get("id")): {str(tag.get("id")) for tag in scene.get("tags") or [] if isinstance(tag, dict)}
+                for scene in scenes if isinstance(scene, dict)}

@@ -124,3 +124,12 @@ def test_no_runtime_module_can_send_a_replacing_or_removing_tag_write_but_that_o
     assert [name for name, text in texts.items() if '"SET"' in text] == []
     # sceneUpdate replaces a scene's whole tag list: tagManager never sends it.
     assert [name for name, text in texts.items() if "sceneUpdate(" in text] == []   # bulkSceneUpdate is spelt apart
+
+
+def test_a_scene_deleted_since_is_counted_and_the_others_are_undone(tmp_path):
+    servers, report = live_sync(tmp_path)
+    servers.scene_count = 2                     # scene 3 deleted since: Stash fails a read naming it
+    code, result = operation(servers, tmp_path, mode="undo_run", report=report, dry_run="false")
+    output = result["output"]
+    assert code == 0 and output["scenes_missing"] == 1 and output["removed"] == 3 and output["failed"] == 0
+    assert servers.scene_tags["1"] == [{"id": "2"}] and servers.scene_tags["2"] == []
