@@ -43,7 +43,7 @@ STASH_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 REQUIRED_EXTRA_FILES = ("requirements.txt",)
 OPTIONAL_EXTRA_FILES = ("README.md", "LICENSE")
 # Top-level .py files that are tooling, not part of the running plugin.
-NOT_RUNTIME_MODULES = frozenset({"conftest.py", "setup.py"})
+NOT_RUNTIME_MODULES = frozenset({"conftest.py", "setup.py", "dev.py"})   # dev.py: the README's developer commands
 UI_FOLDER = "ui"                      # the page's plain JavaScript and CSS (tagManager.yml's `ui:`)
 UI_SUFFIXES = (".js", ".css")
 

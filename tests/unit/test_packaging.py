@@ -87,6 +87,7 @@ def make_plugin_tree(root: Path, plugin_id: str = "demoPlugin", version: str = "
     (root / "requirements.txt").write_text("requests>=2.28\n", encoding="utf-8")
     (root / "README.md").write_text("# Demo\n", encoding="utf-8")
     (root / "conftest.py").write_text("", encoding="utf-8")
+    (root / "dev.py").write_text("", encoding="utf-8")   # the developer commands: tracked, never shipped
     (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     for folder in ("tests", "bench", ".ci", "plugin_packaging"):
         (root / folder).mkdir()
