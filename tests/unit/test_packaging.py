@@ -28,6 +28,7 @@ import yaml
 
 import plugin_info
 from plugin_packaging.build_index import (
+    NOT_RUNTIME_MODULES,
     STASH_TIME_FORMAT,
     PackagingError,
     build_package,
@@ -146,10 +147,10 @@ def test_manifest_version_equals_plugin_info_version():
 
 def test_zip_holds_the_manifest_and_every_top_level_module_at_its_root(repo_build):
     names = zip_names(repo_build.zip_path)
-    top_level_modules = {path.name for path in REPO_ROOT.glob("*.py")} - {"dev.py"}
+    top_level_modules = {path.name for path in REPO_ROOT.glob("*.py")} - NOT_RUNTIME_MODULES
 
     assert "tagManager.yml" in names
-    assert top_level_modules <= set(names) and "dev.py" not in names
+    assert top_level_modules <= set(names) and "dev.py" not in names   # the developer commands
     assert "requirements.txt" in names
     # Stash's installer writes subfolders (pkg/pkg/store.go MkdirAll): only the page's ui/ is one.
     assert all("/" not in name or name.startswith("ui/") for name in names), names
