@@ -201,7 +201,11 @@ class StashDBRateLimited(StashDBError):
 # utils.PhashToString (pkg/utils/phash.go): strconv.FormatUint(uint64, 16),
 # the same text Stash's GraphQL shows as the value (pkg/models/fingerprint.go
 # Fingerprint.Value), so string values are passed on unchanged.
-_ALGORITHM_BY_STASH_TYPE = {"md5": "MD5", "oshash": "OSHASH", "phash": "PHASH"}
+# MD5 is NOT sent, unlike Stash: stash-box drops MD5 fingerprints from every
+# fingerprint query (and stores none), so an MD5 would only lengthen the request;
+# a scene whose files carry nothing but MD5s goes straight to the by-id pass
+# (docs/stashbox.md).
+_ALGORITHM_BY_STASH_TYPE = {"oshash": "OSHASH", "phash": "PHASH"}
 
 
 def fingerprint_query(fingerprint_type: str, value: Any) -> dict | None:

@@ -19,6 +19,7 @@ SCHEMAS_DIR = SHARED_DIR / "schemas"
 STASHBOX_SCHEMA_DIR = SCHEMAS_DIR / "stash-box"
 STASH_SCHEMA_DIR = SCHEMAS_DIR / "stash-v0.30.1"
 STASHDB_TAGS_FILE = SHARED_DIR / "data" / "stashdb_tags_2024-12.json"
+STASHDB_TAG_CATEGORIES_FILE = SHARED_DIR / "data" / "stashdb_tag_categories_2024-12.json"
 
 _GQLGEN_BOOLEAN = re.compile(r"=\s*(False|True)\b")
 

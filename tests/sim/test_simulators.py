@@ -148,6 +148,26 @@ def test_find_scene_unknown_id_is_null_and_aliases_resolve_independently(stashdb
     assert response.json() == {"data": {"a": {"id": SCENE_1.id}, "b": None}}
 
 
+def test_a_malformed_id_fails_its_alias_alone_at_the_id_argument_key_or_no_key(stashdb):
+    """As stash-box (gqlgen) reads arguments: before the role check, in gofrs/uuid's words."""
+    variables = {"a": SCENE_1.id, "b": "not-a-uuid"}
+    body = gql(stashdb.url, TWO_SCENES_QUERY, variables, {"ApiKey": stashdb.api_key}).json()
+    assert body["data"] == {"a": {"id": SCENE_1.id}, "b": None}
+    assert [(e["message"], e["path"]) for e in body["errors"]] == [
+        ('uuid: incorrect UUID length 10 in string "not-a-uuid"', ["b", "id"])]
+    anonymous = gql(stashdb.url, TWO_SCENES_QUERY, variables).json()
+    assert sorted((e["message"], e["path"]) for e in anonymous["errors"]) == [
+        ("not authorized", ["a"]), ('uuid: incorrect UUID length 10 in string "not-a-uuid"', ["b", "id"])]
+
+
+def test_a_hash_that_is_not_hex_fails_at_its_place_in_the_argument(stashdb):
+    body = ask_fingerprints(stashdb, [hashes(("OSHASH", "1111111111111111")), hashes(("MD5", "abc"), ("PHASH", "xyz"))]).json()
+    assert body["data"] is None
+    assert [(e["message"], e["path"]) for e in body["errors"]] == [
+        ('invalid fingerprint hash: strconv.ParseUint: parsing "xyz": invalid syntax',
+         ["findScenesBySceneFingerprints", "fingerprints", 1, 1, "hash"])]
+
+
 def test_wrong_api_key_gets_401_with_an_empty_body(stashdb):
     response = gql(stashdb.url, ME_QUERY, headers={"ApiKey": "not-the-key"})
     assert (response.status_code, response.content) == (401, b"")

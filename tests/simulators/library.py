@@ -31,7 +31,9 @@ Scenes (``Library.scene_kinds``, by local scene id):
                                (the fingerprint answer lists two scenes);
 * ``fingerprint_other_scene``  the oshash belongs only to another StashDB scene;
 * ``fingerprints_unknown``     StashDB knows the scene, not its fingerprints
-                               (``fallback_share``: pass 2 finds it by id);
+                               (``fallback_share``: pass 2 finds it by id); with
+                               ``md5_only_share``, that share of them have files
+                               that carry an MD5 alone (stash-box stores no MD5);
 * ``no_files``                 no files, so no fingerprints (pass 2);
 * ``deleted_merged``           the StashDB scene is deleted and its fingerprints
                                now belong to a live merge target;
@@ -52,7 +54,7 @@ from __future__ import annotations
 import functools
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +101,7 @@ class LibrarySpec:
     exclude_tag_patterns: tuple[str, ...] = ()
     vocabulary_file: Path | None = None
     near_miss_share: float = 0.0   # of the MISSING tags: a near-miss local tag instead (library_tags.py)
+    md5_only_share: float = 0.0    # of the FINGERPRINTS_UNKNOWN scenes: files with an MD5 and nothing else
 
     def kind_shares(self) -> list[tuple[str, float]]:
         shares = [
@@ -222,6 +225,9 @@ class _SceneGenerator:
     def _add_scene(self, scene_id: int, kind: str) -> None:
         file_count = 0 if kind == NO_FILES else (2 if self.rng.random() < self.spec.multi_file_share else 1)
         files = self._files(scene_id, file_count)
+        if kind == FINGERPRINTS_UNKNOWN and self.spec.md5_only_share and self.rng.random() < self.spec.md5_only_share:
+            files = tuple(replace(file, fingerprints=tuple(fp for fp in file.fingerprints if fp.type == MD5))
+                          for file in files)
         title = f"Scene {scene_id:06d}"
         stash_ids, remote_tag_ids = self._remote_side(kind, title, files)
         existing = self._existing_tags(kind, remote_tag_ids)
@@ -283,10 +289,8 @@ class _SceneGenerator:
 
 def _file_fingerprints(file: LocalFile) -> tuple[StashDBFingerprint, ...]:
     by_type = {fp.type: fp.value for fp in file.fingerprints}
-    prints = [StashDBFingerprint("OSHASH", by_type[OSHASH], 1800)]
-    if PHASH in by_type:
-        prints.append(StashDBFingerprint("PHASH", by_type[PHASH], 1800))
-    return tuple(prints)
+    return tuple(StashDBFingerprint(algorithm, by_type[kind], 1800)
+                 for kind, algorithm in ((OSHASH, "OSHASH"), (PHASH, "PHASH")) if kind in by_type)
 
 
 def _cumulative(shares: list[tuple[str, float]]) -> list[tuple[float, str]]:

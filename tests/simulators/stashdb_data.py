@@ -8,30 +8,16 @@ one input list a scene appears once, in the order its hashes were given.
 """
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 from dataclasses import replace
 from typing import Any, Iterable
 
 from .records import StashDBFingerprint, StashDBScene, StashDBTag
+from .stashbox_scalars import parse_fingerprint_hash_text
 from .text_rules import ascii_fold
 
-_HEX = re.compile(r"[0-9a-fA-F]+")
 MD5_ALGORITHM = "MD5"
-
-
-class InvalidFingerprintHash(ValueError):
-    pass
-
-
-def parse_fingerprint_hash(text: str) -> int:
-    """Hash text as stash-box reads it: hex, 64 bits; longer text (MD5) is 0."""
-    if len(text) > 16:
-        return 0
-    if not _HEX.fullmatch(text):
-        raise InvalidFingerprintHash(f"invalid fingerprint hash: {text!r} is not hexadecimal")
-    return int(text, 16)
 
 
 def _tag_view(tag: StashDBTag) -> dict[str, Any]:
@@ -55,7 +41,7 @@ def _tag_view(tag: StashDBTag) -> dict[str, Any]:
 
 def _fingerprint_view(fingerprint: StashDBFingerprint) -> dict[str, Any]:
     return {
-        "hash": f"{parse_fingerprint_hash(fingerprint.hash):016x}",
+        "hash": f"{parse_fingerprint_hash_text(fingerprint.hash):016x}",
         "algorithm": fingerprint.algorithm,
         "duration": fingerprint.duration,
         "submissions": 1,
@@ -87,11 +73,11 @@ class StashDBData:
         for fingerprint in scene.fingerprints:
             if fingerprint.algorithm == MD5_ALGORITHM:
                 raise ValueError("stash-box no longer stores MD5 fingerprints")
-            parse_fingerprint_hash(fingerprint.hash)
+            parse_fingerprint_hash_text(fingerprint.hash)
         with self._lock:
             self._unindex(self._scenes.get(scene.id))
             self._scenes[scene.id] = scene
-            for number in {parse_fingerprint_hash(f.hash) for f in scene.fingerprints}:
+            for number in {parse_fingerprint_hash_text(f.hash) for f in scene.fingerprints}:
                 self._by_hash.setdefault(number, []).append(scene.id)
 
     def set_deleted(self, scene_id: str, deleted: bool = True) -> None:
@@ -101,7 +87,7 @@ class StashDBData:
     def _unindex(self, scene: StashDBScene | None) -> None:
         if scene is None:
             return
-        for number in {parse_fingerprint_hash(f.hash) for f in scene.fingerprints}:
+        for number in {parse_fingerprint_hash_text(f.hash) for f in scene.fingerprints}:
             self._by_hash[number].remove(scene.id)
 
     # -- reading -----------------------------------------------------------

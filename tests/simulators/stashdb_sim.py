@@ -6,10 +6,17 @@ Behaviour, as read in the stash-box sources:
   key the request runs anonymously, and every field that needs the READ role
   (all but ``me``, which needs a user) fails with ``not authorized``: a
   nullable field becomes null, a non-null one nulls ``data``.
+* Arguments are read before the role check, as gqlgen does: an ``ID`` that is
+  not a UUID or a fingerprint hash that is not hex fails its field alone, at
+  the path [alias, argument, ...], with stash-box's own words
+  (:mod:`stashbox_scalars`), key or no key.
 * ``findScene(id)``: unknown id -> null, deleted scenes returned as they are.
 * ``findScenesBySceneFingerprints``: more than 40 lists -> the field fails
   with ``too many scenes``; otherwise one list per input list, in order (see
   :mod:`stashdb_data` for the matching rules).
+
+tests/stashbox/test_simulator_matches_stashbox.py holds these answers against a
+real stash-box.
 * Optional requests-per-minute limit (not in stash-box itself; a proxy in
   front of StashDB): 429 with ``Retry-After`` in whole seconds.
 """
@@ -29,7 +36,8 @@ from .records import StashDBScene, StashDBTag
 from .request_log import RequestLogEntry
 from .schema_files import STASHDB_SUBSET_FILE, subset_schema
 from .served import ServedSimulator
-from .stashdb_data import MD5_ALGORITHM, InvalidFingerprintHash, StashDBData, parse_fingerprint_hash
+from .stashbox_scalars import ScalarError, parse_fingerprint_hash_text, parse_stashbox_id
+from .stashdb_data import MD5_ALGORITHM, StashDBData
 from .text_rules import ascii_fold
 
 MAX_FINGERPRINT_LISTS = 40
@@ -53,33 +61,49 @@ def _data(info: GraphQLResolveInfo) -> StashDBData:
     return context.sim.data
 
 
-def _parse_uuid(value: str) -> str:
+def _argument_error(info: GraphQLResolveInfo, error: ScalarError, *path: str | int) -> GraphQLError:
+    """An argument stash-box could not read: the field's error, at [alias, argument, ...]."""
+    return GraphQLError(str(error), path=[info.path.key, *path])
+
+
+def _parse_id(info: GraphQLResolveInfo, value: str) -> str:
     try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise GraphQLError(f"invalid UUID {value!r}") from None
+        return parse_stashbox_id(value)
+    except ScalarError as error:
+        raise _argument_error(info, error, "id") from None
 
 
 def resolve_find_scene(_root: Any, info: GraphQLResolveInfo, id: str) -> dict | None:
+    scene_id = _parse_id(info, id)
     data = _data(info)
-    scene = data.scene(_parse_uuid(id))
+    scene = data.scene(scene_id)
     return data.scene_view(scene) if scene else None
+
+
+def _parsed_fingerprint_lists(info: GraphQLResolveInfo, fingerprints: list[list[dict]]) -> list[list[tuple[str, int]]]:
+    """Every (algorithm, number), MD5 ones too: stash-box reads every hash before it looks
+    at the algorithm (an MD5 is longer than 16 digits, so it reads as 0)."""
+    groups = []
+    for list_index, group in enumerate(fingerprints):
+        parsed = []
+        for index, fingerprint in enumerate(group):
+            try:
+                parsed.append((fingerprint["algorithm"], parse_fingerprint_hash_text(fingerprint["hash"])))
+            except ScalarError as error:
+                raise _argument_error(info, error, "fingerprints", list_index, index, "hash") from None
+        groups.append(parsed)
+    return groups
 
 
 def resolve_find_scenes_by_fingerprints(
     _root: Any, info: GraphQLResolveInfo, fingerprints: list[list[dict]]
 ) -> list[list[dict]]:
+    groups = _parsed_fingerprint_lists(info, fingerprints)
     data = _data(info)
-    if len(fingerprints) > MAX_FINGERPRINT_LISTS:
+    if len(groups) > MAX_FINGERPRINT_LISTS:
         raise GraphQLError(TOO_MANY_SCENES)
-    try:
-        groups = [
-            [parse_fingerprint_hash(fp["hash"]) for fp in group if fp["algorithm"] != MD5_ALGORITHM]
-            for group in fingerprints
-        ]
-    except InvalidFingerprintHash as error:
-        raise GraphQLError(str(error)) from None
-    return [[data.scene_view(s) for s in data.live_scenes_for_hashes(group)] for group in groups]
+    numbers = [[number for algorithm, number in group if algorithm != MD5_ALGORITHM] for group in groups]
+    return [[data.scene_view(s) for s in data.live_scenes_for_hashes(group)] for group in numbers]
 
 
 def resolve_search_scene(_root: Any, info: GraphQLResolveInfo, term: str, limit: int | None = None) -> list[dict]:
@@ -96,9 +120,10 @@ def resolve_search_scene(_root: Any, info: GraphQLResolveInfo, term: str, limit:
 
 
 def resolve_find_tag(_root: Any, info: GraphQLResolveInfo, id: str | None = None, name: str | None = None) -> dict | None:
+    tag_id = _parse_id(info, id) if id is not None else None
     data = _data(info)
-    if id is not None:
-        tag = data.tag(_parse_uuid(id))
+    if tag_id is not None:
+        tag = data.tag(tag_id)
         return data.tag_view(tag) if tag else None
     if name is not None:
         named = data.tags_named(name)

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..shared_schemas import STASHDB_TAGS_FILE
+from ..shared_schemas import STASHDB_TAG_CATEGORIES_FILE, STASHDB_TAGS_FILE
 
 SYNTHETIC_SIZE = 600
 
@@ -37,6 +37,23 @@ def load_vocabulary(path: Path | None = None) -> list[VocabularyTag]:
         )
         for item in raw
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class VocabularyCategory:
+    name: str
+    group: str            # stash-box's TagGroupEnum: PEOPLE, SCENE or ACTION
+    description: str | None = None
+
+
+def load_categories(path: Path | None = None) -> dict[str, VocabularyCategory]:
+    """The real tag categories by name (the shared snapshot), or {} when it is absent."""
+    source = path if path is not None else STASHDB_TAG_CATEGORIES_FILE
+    if not source.is_file():
+        return {}
+    raw = json.loads(source.read_text(encoding="utf-8"))
+    return {item["name"]: VocabularyCategory(item["name"], item["parent"], item.get("description"))
+            for item in raw}
 
 
 def synthetic_vocabulary(size: int = SYNTHETIC_SIZE) -> list[VocabularyTag]:

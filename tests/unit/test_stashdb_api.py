@@ -172,7 +172,7 @@ def make_client(fake_clock: FakeClock, requests_per_second: float = 2.0, **kwarg
 # ---------------------------------------------------------------- fingerprints in
 
 
-def test_fingerprints_from_files_follow_stash_conversion():
+def test_fingerprints_from_files_follow_stash_conversion_but_leave_out_md5():
     files = [
         {"fingerprints": [
             {"type": "oshash", "value": "5f1b3c9a0d2e4f68"},
@@ -185,7 +185,6 @@ def test_fingerprints_from_files_follow_stash_conversion():
 
     assert fingerprint_queries_from_files(files) == [
         {"hash": "5f1b3c9a0d2e4f68", "algorithm": "OSHASH"},
-        {"hash": "9e107d9d372bb6826bd81d3542a419d6", "algorithm": "MD5"},
         {"hash": "3e1f0c", "algorithm": "PHASH"},
         {"hash": "5f1b3c9a0d2e4f68", "algorithm": "OSHASH"},
     ]
@@ -202,6 +201,12 @@ def test_integer_phash_is_written_as_unsigned_hex_like_stash():
 def test_files_without_fingerprints_give_no_queries():
     assert fingerprint_queries_from_files([{"fingerprints": []}, {}]) == []
     assert fingerprint_queries_from_files(None) == []
+
+
+def test_files_with_nothing_but_md5_give_no_queries():
+    """stash-box drops MD5s from fingerprint queries: such a scene is asked by id instead."""
+    md5_only = [{"fingerprints": [{"type": "md5", "value": "9e107d9d372bb6826bd81d3542a419d6"}]}]
+    assert fingerprint_queries_from_files(md5_only) == []
 
 
 # ---------------------------------------------------------------- fingerprint batching

@@ -100,6 +100,15 @@ def test_scene_without_fingerprints_goes_straight_to_pass_two():
     assert stats.found_by_id == 2 and stats.count(Outcome.UPDATED) == 2
 
 
+def test_scene_whose_files_carry_only_md5_goes_straight_to_pass_two():
+    """stash-box ignores MD5s in fingerprint queries: such a scene is asked by id, not by MD5."""
+    local, stashdb = build(2, with_fingerprints=False)
+    local.scenes["1"]["files"] = [{"fingerprints": [{"type": "md5", "value": "9e107d9d372bb6826bd81d3542a419d6"}]}]
+    stats = sync_scene_tags(local, stashdb, live())
+    assert stashdb.count("fingerprints") == 0
+    assert stats.found_by_id == 2 and stats.count(Outcome.UPDATED) == 2
+
+
 def test_fingerprint_answer_naming_another_scene_is_not_trusted():
     local, stashdb = build(1)
     stashdb.scenes["sdb-other"] = stashdb_scene("sdb-other", [("sdb-blonde", "Blonde")])
