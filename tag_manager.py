@@ -446,8 +446,10 @@ def sync_with_report(local, stashdb, settings, on_progress, overrides: Overrides
 
 
 def report_label(settings, memory) -> str:
-    kind = "rematch" if memory is not None else "sync"
-    return f"{kind}-dry-run" if settings.dry_run and memory is not None else "dry-run" if settings.dry_run else kind
+    """The report folder's name after its start time: what ran, and whether it wrote."""
+    if memory is not None:
+        return "rematch-dry-run" if settings.dry_run else "rematch"
+    return "dry-run" if settings.dry_run else "sync"
 
 
 def run_info(settings, overrides: Overrides, memory) -> dict:
