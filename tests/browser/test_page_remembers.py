@@ -157,6 +157,8 @@ def walk(browser, stash: RealStash, stashdb, library: dict, tmp_path_factory) ->
         seen["offer"] = offer_text(page, "can gain tags")
         seen["offer_tags"] = page.locator("#tm-offer ul").inner_text()
         seen["offer_notes"] = [note.inner_text() for note in page.locator("#tm-offer p.text-muted").all()]
+        # The button is enabled once run_mode has answered; until then it says "(dry run)".
+        page.locator("#tm-offer button:enabled").wait_for()
         seen["button"] = page.locator("#tm-offer button").inner_text()
         page.locator("#tm-offer").scroll_into_view_if_needed()
         shot("08-rematch-offer", readme=True)
