@@ -68,7 +68,7 @@ class RunReport:
         folder = _unused_folder(parent / f"{time.strftime('%Y%m%d-%H%M%S')}-{label}")
         folder.mkdir(parents=True)
         self.folder = folder
-        self._write_json(folder / RUN_FILE, {**run_info, "started_at": now_iso(), "started_epoch": time.time()})
+        self._write_json(folder / RUN_FILE, {"started_at": now_iso(), "started_epoch": time.time(), **run_info})
         self._csv_file = open(folder / "scenes.csv", "wb")
         self._json_file = open(folder / SCENES_JSON_FILE, "wb")
         self._tags_file = open(folder / STASHDB_TAGS_FILE, "wb")

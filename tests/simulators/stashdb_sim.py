@@ -14,6 +14,14 @@ Behaviour, as read in the stash-box sources:
 * ``findScenesBySceneFingerprints``: more than 40 lists -> the field fails
   with ``too many scenes``; otherwise one list per input list, in order (see
   :mod:`stashdb_data` for the matching rules).
+* ``queryScenes``: only ``sort: UPDATED_AT`` is simulated (another sort fails
+  the field, saying so): the scenes not deleted, ordered by update time then
+  id in the direction asked; ``page`` below 1 is 1, ``per_page`` below 1 is
+  25, and there is no upper bound (internal/service/query/helpers.go); ``count``
+  counts every scene not deleted. Filters are not simulated (the subset schema
+  has none).
+* ``findTag(id)``: the tag as it is, merged-away and deleted ones included
+  (``deleted: true``); no redirect is followed.
 
 tests/stashbox/test_simulator_matches_stashbox.py holds these answers against a
 real stash-box.
@@ -45,6 +53,7 @@ TOO_MANY_SCENES = "too many scenes"
 NOT_AUTHORIZED = "not authorized"
 DEFAULT_API_KEY = "stashdb-simulator-key"
 DEFAULT_SEARCH_LIMIT = 10
+DEFAULT_PER_PAGE = 25
 
 
 @dataclass
@@ -159,6 +168,18 @@ def resolve_query_tags(_root: Any, info: GraphQLResolveInfo, input: dict[str, An
     return {"count": len(hits), "tags": [data.tag_view(t) for t in page]}
 
 
+def resolve_query_scenes(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
+    data = _data(info)
+    if input["sort"] != "UPDATED_AT":
+        raise GraphQLError(f"the simulator sorts queryScenes by UPDATED_AT only, not {input['sort']}")
+    scenes = data.live_scenes_newest_first()
+    if input["direction"] == "ASC":
+        scenes.reverse()
+    per_page = input["per_page"] if input["per_page"] > 0 else DEFAULT_PER_PAGE
+    start = (max(input["page"], 1) - 1) * per_page
+    return {"count": len(scenes), "scenes": [data.scene_view(scene) for scene in scenes[start:start + per_page]]}
+
+
 def resolve_me(_root: Any, info: GraphQLResolveInfo) -> dict:
     context: StashDBRequestContext = info.context
     if not context.authorized:
@@ -187,6 +208,7 @@ STASHDB_RESOLVERS = {
         "queryTags": resolve_query_tags,
         "findScene": resolve_find_scene,
         "findScenesBySceneFingerprints": resolve_find_scenes_by_fingerprints,
+        "queryScenes": resolve_query_scenes,
         "me": resolve_me,
         "searchPerformer": _read_nothing(list),
         "searchScene": resolve_search_scene,
