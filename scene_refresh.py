@@ -56,6 +56,8 @@ class RefreshPlan:
 
     def asks(self, local_scene_id: str) -> bool:
         """Is this local scene asked about (as far as the memory tells before it is read)?"""
+        if local_scene_id in self.memory.gone_scene_of:
+            return False
         stashdb_id = self.memory.stashdb_scene_of.get(local_scene_id)
         return stashdb_id is None or stashdb_id in self.asked_stashdb_ids
 
@@ -104,12 +106,14 @@ def plan_refresh(client, memory: ReportMemory, library_scene_ids: list[str], now
         changed = changed_scene_ids(client, since, max_pages=full_run_requests)
     except PagingCannotReach as exc:
         raise FullRunNeeded(f"StashDB's changed scenes could not be listed back to the last report: {exc}") from None
-    before_tags = client.request_count
-    tags = changed_tags(client, remembered_tags(memory))
+    try:
+        tags, tag_requests = changed_tags(client, remembered_tags(memory))
+    except PagingCannotReach as exc:
+        raise FullRunNeeded(f"StashDB's tags could not be listed: {exc}") from None
     asked = changed.ids.intersection(memory.tags_by_stashdb_scene)
     asked.update(memory.stashdb_scene_of[scene_id] for scene_id in memory.scenes_with_tags(tags))
     plan = RefreshPlan(memory, since, paging_started, changed, tags, frozenset(asked), len(library_scene_ids),
-                       tag_requests=client.request_count - before_tags)
+                       tag_requests=tag_requests)
     to_ask = sum(map(plan.asks, library_scene_ids))
     if to_ask > MAX_ASKED_SHARE * len(library_scene_ids):
         raise FullRunNeeded(f"{to_ask} of the library's {len(library_scene_ids)} scenes would be asked again "
@@ -153,9 +157,10 @@ class RefreshingStashDB:
         return self.client.check_access()
 
     def answers_from_memory(self, stashdb_id: str | None) -> bool:
-        """The memory holds this StashDB scene and nothing says it changed."""
-        remembered = stashdb_id is not None and stashdb_id in self.memory.tags_by_stashdb_scene \
-            and stashdb_id not in self.plan.asked_stashdb_ids
+        """The memory holds this StashDB scene and nothing says it changed, or it was deleted
+        or unknown (that never changes back)."""
+        remembered = stashdb_id is not None and stashdb_id not in self.plan.asked_stashdb_ids and (
+            stashdb_id in self.memory.tags_by_stashdb_scene or stashdb_id in self.memory.gone_scenes)
         if stashdb_id is not None:
             with self._lock:
                 (self.remembered_ids if remembered else self.asked_ids).add(stashdb_id)
@@ -172,8 +177,13 @@ class RefreshingStashDB:
         to_ask = [stashdb_id for stashdb_id in ids if not self.answers_from_memory(stashdb_id)]
         self._count("ids", len(to_ask))
         answers = iter(self.client.find_scenes_by_ids(to_ask) if to_ask else ())
-        return [self.memory.stashdb_scene(stashdb_id) if stashdb_id not in to_ask else next(answers)
-                for stashdb_id in ids]
+        return [self._remembered(stashdb_id) if stashdb_id not in to_ask else next(answers) for stashdb_id in ids]
+
+    def _remembered(self, stashdb_id: str) -> dict | None:
+        """The memory's scene; a deleted one as deleted (a stale StashID), an unknown one as None."""
+        if self.memory.gone_scenes.get(stashdb_id) == "stale_stash_id":
+            return {"id": stashdb_id, "deleted": True, "tags": []}
+        return self.memory.stashdb_scene(stashdb_id)
 
     def _count(self, kind: str, scenes: int) -> None:
         with self._lock:

@@ -122,6 +122,7 @@ _OPERATION_WORDS = {
     FIND_SCENES_BY_IDS_OPERATION: "a scene lookup by id",
     FIND_TAGS_BY_IDS_OPERATION: "a tag lookup by id",
     "TagManagerChangedScenes": "the changed-scenes lookup",   # stashdb_changes.py
+    "TagManagerLiveTags": "the tag list",                      # stashdb_changes.py
 }
 
 

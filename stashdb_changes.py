@@ -13,10 +13,11 @@ retries, the answer cap, the key kept out of every message):
   refresh's start, so the next refresh sees it. Every other scene only moves down: it may
   be seen twice, which is harmless. A paging that cannot be trusted to reach back to the
   time raises `PagingCannotReach` with the reason.
-- `changed_tags`: the tags a report remembers, asked again by id (aliased findTag, 40 a
-  request). A tag that is gone, deleted (stash-box soft-deletes a merged-away tag too and
-  answers it with `deleted: true`; findTag follows no redirect), or renamed has changed
-  the scenes carrying it without touching their `updated`.
+- `changed_tags`: the tags a report remembers, against StashDB's list of live tags
+  (`queryTags`, ids and names, one request of TAG_PAGE_SIZE for StashDB's few thousand
+  tags). A tag missing from it (stash-box soft-deletes a merged-away tag as it does a
+  deleted one, and lists neither) or renamed has changed the scenes carrying it without
+  touching their `updated`.
 """
 from __future__ import annotations
 
@@ -38,8 +39,22 @@ query TagManagerChangedScenes($input: SceneQueryInput!) {
   }
 }
 """
-ALL_QUERY_DOCUMENTS = (CHANGED_SCENES_QUERY,)
-PAGE_SIZE = 1000   # ids and times only: about 80 bytes a scene, 80 KB a page
+LIVE_TAGS_OPERATION = "TagManagerLiveTags"
+LIVE_TAGS_QUERY = """
+query TagManagerLiveTags($input: TagQueryInput!) {
+  queryTags(input: $input) {
+    count
+    tags {
+      id
+      name
+    }
+  }
+}
+"""
+ALL_QUERY_DOCUMENTS = (CHANGED_SCENES_QUERY, LIVE_TAGS_QUERY)
+PAGE_SIZE = 1000       # ids and times only: about 80 bytes a scene, 80 KB a page
+TAG_PAGE_SIZE = 5000   # StashDB has about 2,500 tags: one request, about 250 KB
+MAX_TAG_PAGES = 20
 
 
 class PagingCannotReach(Exception):
@@ -142,21 +157,46 @@ def _page(data: Any) -> tuple[int, list[tuple[str, float]]]:
     return count, page
 
 
-def changed_tags(client, remembered: Mapping[str, str]) -> dict[str, str]:
+def changed_tags(client, remembered: Mapping[str, str]) -> tuple[dict[str, str], int]:
     """Of the remembered tags (StashDB id -> name then), those that changed since: id -> why
-    (gone, deleted or merged away, renamed). A tag StashDB failed to answer alone counts as
-    changed too: its scenes are asked again rather than trusted."""
-    from stashdb_api import StashDBError
-
-    ids = list(remembered)
+    (deleted, merged away or unknown; renamed); and the requests it took."""
+    live, pages = live_tag_names(client)
     changed = {}
-    for tag_id, answer in zip(ids, client.find_tags_by_ids(ids)):
-        if isinstance(answer, StashDBError):
-            changed[tag_id] = "could not be checked"
-        elif answer is None:
-            changed[tag_id] = "gone"
-        elif answer.get("deleted"):
-            changed[tag_id] = "deleted or merged away"
-        elif answer.get("name") != remembered[tag_id]:
-            changed[tag_id] = f"renamed to {answer.get('name')}"
-    return changed
+    for tag_id, name in remembered.items():
+        now = live.get(tag_id)
+        if now is None:
+            changed[tag_id] = "deleted, merged away or unknown"
+        elif now != name:
+            changed[tag_id] = f"renamed to {now}"
+    return changed, pages
+
+
+def live_tag_names(client) -> tuple[dict[str, str], int]:
+    """Every tag StashDB has not deleted: id -> name; and the pages it took. stash-box lists
+    only live tags (internal/service/tag/query.go), so a merged-away or deleted tag is one
+    missing here. A tag that moves while we page (one renamed or deleted meanwhile) can only
+    be missed, which counts it as changed: its scenes are asked again, never skipped."""
+    names: dict[str, str] = {}
+    pages = 0
+    while True:
+        if pages >= MAX_TAG_PAGES:
+            raise PagingCannotReach(f"StashDB lists more than {pages * TAG_PAGE_SIZE:,} tags")
+        pages += 1
+        data = client.query_data(LIVE_TAGS_OPERATION, LIVE_TAGS_QUERY, {"input": {
+            "sort": "NAME", "direction": "ASC", "page": pages, "per_page": TAG_PAGE_SIZE}})
+        count, tags = _tag_page(data)
+        names.update(tags)
+        if len(tags) < TAG_PAGE_SIZE or pages * TAG_PAGE_SIZE >= count:
+            return names, pages
+
+
+def _tag_page(data: Any) -> tuple[int, list[tuple[str, str]]]:
+    result = data.get("queryTags") if isinstance(data, dict) else None
+    count = result.get("count") if isinstance(result, dict) else None
+    tags = result.get("tags") if isinstance(result, dict) else None
+    if type(count) is not int or not isinstance(tags, list):
+        raise PagingCannotReach("StashDB answered the tag list without a count or tag list")
+    page = [(tag.get("id"), tag.get("name")) for tag in tags if isinstance(tag, dict)]
+    if len(page) != len(tags) or not all(isinstance(i, str) and isinstance(n, str) for i, n in page):
+        raise PagingCannotReach("StashDB answered a tag without its id or name")
+    return count, page

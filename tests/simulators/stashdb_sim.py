@@ -21,7 +21,8 @@ Behaviour, as read in the stash-box sources:
   counts every scene not deleted. Filters are not simulated (the subset schema
   has none).
 * ``findTag(id)``: the tag as it is, merged-away and deleted ones included
-  (``deleted: true``); no redirect is followed.
+  (``deleted: true``); no redirect is followed. ``queryTags`` lists only tags
+  not deleted; ``per_page`` below 1 is 25.
 
 tests/stashbox/test_simulator_matches_stashbox.py holds these answers against a
 real stash-box.
@@ -159,10 +160,11 @@ def _tag_query_hits(tags: Iterable[StashDBTag], query: dict[str, Any]) -> list[S
 
 def resolve_query_tags(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
     data = _data(info)
-    hits = sorted(_tag_query_hits(data.tags(), input), key=lambda t: ascii_fold(t.name))
+    live = [tag for tag in data.tags() if not tag.deleted]   # stash-box lists no deleted (merged-away) tag
+    hits = sorted(_tag_query_hits(live, input), key=lambda t: ascii_fold(t.name))
     if input["direction"] == "DESC":
         hits.reverse()
-    per_page = max(input["per_page"], 0)
+    per_page = input["per_page"] if input["per_page"] > 0 else DEFAULT_PER_PAGE
     start = (max(input["page"], 1) - 1) * per_page
     page = hits[start:start + per_page]
     return {"count": len(hits), "tags": [data.tag_view(t) for t in page]}

@@ -14,8 +14,7 @@ from run_config import ConfigError
 from run_report import RunReport
 from scene_refresh import (SAFETY_MARGIN_SECONDS, FullRunNeeded, RefreshingStashDB, memory_for_refresh,
                            plan_refresh)
-from stashdb_api import StashDBError
-from stashdb_changes import PagingCannotReach, changed_scene_ids, changed_tags, parse_stashbox_time
+from stashdb_changes import LIVE_TAGS_OPERATION, PagingCannotReach, changed_scene_ids, changed_tags, parse_stashbox_time
 from tag_manager import MODE_REFRESH_SCENE_TAGS, overrides_from_task_args
 
 ENDPOINT = "https://stashdb.org/graphql"
@@ -43,6 +42,10 @@ class PagingStashDB:
     def query_data(self, operation, query, variables):
         self.request_count += 1
         page = variables["input"]
+        if operation == LIVE_TAGS_OPERATION:
+            live = [{"id": tag["id"], "name": tag["name"]} for tag in self.tags.values() if not tag["deleted"]]
+            start = (page["page"] - 1) * page["per_page"]
+            return {"queryTags": {"count": len(live), "tags": live[start:start + page["per_page"]]}}
         assert (page["sort"], page["direction"]) == ("UPDATED_AT", "DESC")
         self.pages_asked.append(page)
         start = (page["page"] - 1) * page["per_page"]
@@ -50,10 +53,6 @@ class PagingStashDB:
         return {"queryScenes": {"count": count, "scenes": [
             {"id": scene_id, "updated": updated if isinstance(updated, str) or updated is None else iso(updated)}
             for scene_id, updated in self.scenes[start:start + page["per_page"]]]}}
-
-    def find_tags_by_ids(self, ids):
-        self.request_count += 1
-        return [self.tags.get(tag_id) for tag_id in ids]
 
     def find_scenes_by_ids(self, ids):
         self.request_count += 1
@@ -132,17 +131,25 @@ def test_a_count_that_falls_while_paging_starts_it_again_once_then_gives_up():
 
 # -- tags --------------------------------------------------------------------------------
 
-def test_a_deleted_merged_renamed_gone_or_unanswered_tag_is_a_change_and_the_same_tag_is_not():
+def test_a_deleted_merged_renamed_or_unknown_tag_is_a_change_and_the_same_tag_is_not():
     stashdb = PagingStashDB(tags={
         "same": {"id": "same", "name": "Rope", "deleted": False},
         "merged": {"id": "merged", "name": "Ropes", "deleted": True},
         "renamed": {"id": "renamed", "name": "Blonde Hair", "deleted": False},
-        "failed": StashDBError("not a UUID"),
+        "other": {"id": "other", "name": "Other", "deleted": False},
     })
-    changed = changed_tags(stashdb, {"same": "Rope", "merged": "Ropes", "renamed": "Blonde", "gone": "Old",
-                                     "failed": "Odd"})
-    assert set(changed) == {"merged", "renamed", "gone", "failed"}
+    changed, requests = changed_tags(stashdb, {"same": "Rope", "merged": "Ropes", "renamed": "Blonde", "gone": "Old"})
+    assert set(changed) == {"merged", "renamed", "gone"} and requests == 1
     assert changed["renamed"] == "renamed to Blonde Hair"
+
+
+def test_more_tags_than_a_page_are_listed_page_after_page(monkeypatch):
+    import stashdb_changes
+
+    monkeypatch.setattr(stashdb_changes, "TAG_PAGE_SIZE", 2)
+    stashdb = PagingStashDB(tags={f"t{i}": {"id": f"t{i}", "name": f"T{i}", "deleted": False} for i in range(5)})
+    changed, requests = changed_tags(stashdb, {f"t{i}": f"T{i}" for i in range(5)})
+    assert changed == {} and requests == 3
 
 
 # -- which scenes are asked --------------------------------------------------------------
