@@ -378,6 +378,7 @@ def refreshing_stashdb(local, box: StashBox, overrides: Overrides, dry_run: bool
     import time
 
     from scene_refresh import FullRunNeeded, RefreshingStashDB, log_plan, memory_for_refresh, plan_refresh
+    from stashdb_api import StashDBError
 
     client = None
     try:
@@ -385,6 +386,8 @@ def refreshing_stashdb(local, box: StashBox, overrides: Overrides, dry_run: bool
         log.info("Refreshing from report %s (%d scenes remembered)", memory.folder.name, len(memory.scene_ids))
         client = connected_stashdb(box)
         plan = plan_refresh(client, memory, local.scene_ids_with_stash_id(box.endpoint))
+    except StashDBError as exc:   # the paging or the tag list failed after its retries: StashDB is not usable
+        raise ConfigError(f"{MODE_REFRESH_SCENE_TAGS}: {exc}; nothing was written, run the task again later") from None
     except FullRunNeeded as exc:
         if dry_run:
             raise ConfigError(f"{MODE_REFRESH_SCENE_TAGS}: a refresh cannot stand in for the full sync: {exc}. "

@@ -7,6 +7,8 @@ StashDB here is a small stand-in that pages a list of (id, updated) as stash-box
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from report_memory import choose_memory, read_memory
@@ -258,3 +260,56 @@ def test_the_refresh_takes_no_argument_and_refuses_any(args):
     with pytest.raises(ConfigError, match="unknown argument"):
         overrides_from_task_args(MODE_REFRESH_SCENE_TAGS, {"mode": MODE_REFRESH_SCENE_TAGS, **args}, {})
     assert overrides_from_task_args(MODE_REFRESH_SCENE_TAGS, {"mode": MODE_REFRESH_SCENE_TAGS}, {}).refresh
+
+
+# -- the task, as Stash runs it ------------------------------------------------------------
+
+def stashdb_changes_answers(servers, changed=()):
+    """StashDB's answers to the refresh's two questions: `changed` scene ids edited just now
+    (then one scene long ago), and the servers' tags as they are."""
+    from tests.unit.plugin_harness import json_answer
+
+    def answer(body):
+        if body.get("operationName") == "TagManagerChangedScenes":
+            scenes = [{"id": i, "updated": iso(10**10)} for i in changed] + [{"id": "old", "updated": iso(1e9)}]
+            return json_answer({"data": {"queryScenes": {"count": 10, "scenes": scenes}}})
+        if body.get("operationName") == "TagManagerLiveTags":
+            tags = [{"id": tag["id"], "name": tag["name"]} for tag in servers.stashdb_tags]
+            return json_answer({"data": {"queryTags": {"count": len(tags), "tags": tags}}})
+        return None
+    return answer
+
+
+def test_a_dry_run_refresh_previews_the_whole_library_asks_only_the_changed_scene_and_writes_nothing(tmp_path):
+    from tests.unit.plugin_harness import FakeServers, assert_stash_protocol, run_plugin
+
+    servers = FakeServers(scene_count=250)
+    assert run_plugin(servers, tmp_path, args={"mode": "sync_scene_tags"})[0] == 0
+    servers.stashdb_fault = stashdb_changes_answers(servers, changed=["sdb-7"])
+    servers.settings = {"syncDryRun": True}
+    asked, written = len(servers.stashdb_ops), len(servers.mutations)
+    code, stdout, stderr = run_plugin(servers, tmp_path, args={"mode": "refresh_scene_tags"})
+    result = assert_stash_protocol(stdout, stderr)
+    assert code == 0 and result["error"] is None
+    assert servers.stashdb_ops[asked:] == ["TagManagerMe", "TagManagerChangedScenes", "TagManagerLiveTags",
+                                           "TagManagerFindScenesByFingerprints"]
+    assert len(servers.mutations) == written
+    assert result["output"]["scenes_processed"] == 250            # no 200-scene cap: its report is a memory
+    assert result["output"]["refresh"]["scenes_asked"] == 1
+    runs = [json.loads(path.read_text()) for path in tmp_path.glob("plugin_data/tagManager/reports/*/run.json")]
+    assert {(r["kind"], r["dry_run"], r["covers_library"]) for r in runs} == {("sync", False, True),
+                                                                             ("refresh", True, True)}
+
+
+def test_a_stashdb_failure_while_paging_stops_the_refresh_with_the_reason_and_writes_nothing(tmp_path):
+    from tests.unit.plugin_harness import STASHDB_KEY, FakeServers, assert_stash_protocol, run_plugin
+
+    servers = FakeServers(scene_count=3)
+    assert run_plugin(servers, tmp_path, args={"mode": "sync_scene_tags"})[0] == 0
+    written = len(servers.mutations)
+    servers.stashdb_fault = lambda body: (400, {}, f"no {STASHDB_KEY}") \
+        if body.get("operationName") == "TagManagerChangedScenes" else None
+    code, stdout, stderr = run_plugin(servers, tmp_path, args={"mode": "refresh_scene_tags"})
+    result = assert_stash_protocol(stdout, stderr)
+    assert code == 1 and "the changed-scenes lookup failed" in result["error"] and "HTTP 400" in result["error"]
+    assert STASHDB_KEY not in stdout + stderr and len(servers.mutations) == written
