@@ -142,7 +142,7 @@ class RefreshingStashDB:
     def __init__(self, client, plan: RefreshPlan):
         self.client = client
         self.plan = plan
-        self.memory = plan.memory
+        self.remembered = plan.memory
         self.rate_limiter = client.rate_limiter
         self._lock = threading.Lock()
         self.asked_ids: set[str] = set()         # StashDB scenes asked about
@@ -160,7 +160,7 @@ class RefreshingStashDB:
         """The memory holds this StashDB scene and nothing says it changed, or it was deleted
         or unknown (that never changes back)."""
         remembered = stashdb_id is not None and stashdb_id not in self.plan.asked_stashdb_ids and (
-            stashdb_id in self.memory.tags_by_stashdb_scene or stashdb_id in self.memory.gone_scenes)
+            stashdb_id in self.remembered.tags_by_stashdb_scene or stashdb_id in self.remembered.gone_scenes)
         if stashdb_id is not None:
             with self._lock:
                 (self.remembered_ids if remembered else self.asked_ids).add(stashdb_id)
@@ -181,9 +181,9 @@ class RefreshingStashDB:
 
     def _remembered(self, stashdb_id: str) -> dict | None:
         """The memory's scene; a deleted one as deleted (a stale StashID), an unknown one as None."""
-        if self.memory.gone_scenes.get(stashdb_id) == "stale_stash_id":
+        if self.remembered.gone_scenes.get(stashdb_id) == "stale_stash_id":
             return {"id": stashdb_id, "deleted": True, "tags": []}
-        return self.memory.stashdb_scene(stashdb_id)
+        return self.remembered.stashdb_scene(stashdb_id)
 
     def _count(self, kind: str, scenes: int) -> None:
         with self._lock:

@@ -350,31 +350,33 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
         log.info("[DRY RUN] Full dry-run report: every scene is previewed and nothing is written; this "
                  "sends the same StashDB requests as a live run, so it takes as long")
 
+    memory = refresh = None   # a re-match's report; a refresh's plan (scene_refresh.RefreshPlan)
     if overrides.rematch:
         stashdb, scene_ids = remembered_stashdb(overrides, box.endpoint)
+        memory = stashdb.memory
         if create_missing:
             log.info("syncCreateMissing does not apply to a re-match (the report keeps no tag details): "
                      "create tags from tagManager's page first")
             create_missing = False
     elif overrides.refresh:
-        stashdb, scene_ids = refreshing_stashdb(local, box, overrides, dry_run), ()
+        stashdb, refresh = refreshing_stashdb(local, box, overrides, dry_run)
+        scene_ids = ()
     else:
         stashdb, scene_ids = connected_stashdb(box), overrides.scene_ids
-    refresh = getattr(stashdb, "plan", None)
     sync_settings = SyncSettings(
         endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration),
         create_missing=create_missing, skip_organized=skip_organized,
         dry_run_scene_limit=None if overrides.full_dry_run or refresh else DRY_RUN_SCENE_LIMIT,
         scene_ids=scene_ids, limit=overrides.limit, order_scenes=refresh.asked_first if refresh else None,
         session_age_seconds=login_session_age(general, connection))
-    return sync_with_report(local, stashdb, sync_settings, on_progress, overrides, redactor,
-                            getattr(stashdb, "memory", None), refresh)
+    return sync_with_report(local, stashdb, sync_settings, on_progress, overrides, redactor, memory, refresh)
 
 
 def refreshing_stashdb(local, box: StashBox, overrides: Overrides, dry_run: bool):
-    """A refresh's StashDB: the client, answering unchanged scenes from the last whole-library
-    report. When a refresh cannot stand in for the full sync, a live run says why and gets
-    the plain client (the full sync); a dry run refuses, having asked about no scene."""
+    """A refresh's StashDB (the client, answering unchanged scenes from the last whole-library
+    report) and its plan. When a refresh cannot stand in for the full sync, a live run says
+    why and gets the plain client and no plan (the full sync); a dry run refuses, having
+    asked about no scene."""
     import time
 
     from scene_refresh import FullRunNeeded, RefreshingStashDB, log_plan, memory_for_refresh, plan_refresh
@@ -394,9 +396,9 @@ def refreshing_stashdb(local, box: StashBox, overrides: Overrides, dry_run: bool
                               f"Nothing was written and no scene was asked about; run \"{SYNC_TASK_NAME}\" (its "
                               "full dry run report previews every scene) instead") from None
         log.warning("A refresh cannot stand in for the full sync: %s. Running the full sync instead.", exc)
-        return client or connected_stashdb(box)
+        return client or connected_stashdb(box), None
     log_plan(plan)
-    return RefreshingStashDB(client, plan)
+    return RefreshingStashDB(client, plan), plan
 
 
 def connected_stashdb(box: StashBox):

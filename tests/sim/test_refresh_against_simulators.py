@@ -104,7 +104,8 @@ def refreshed(tmp_path_factory):
                "changed": changed, "changed_requests": list(log)[start:], "edited": edited_remote.id,
                "merged_scenes": carrying[source.id], "linked_scenes": carrying[linked.id], "gained": gained,
                "oracle": oracle, "edited_local": edited.id, "before": before, "after": sims.stash.tags_snapshot(),
-               "expected": expected, "linked_tag": unlinked.id, "reports": reports(stash_dir)}
+               "expected": expected, "linked_tag": unlinked.id, "reports": reports(stash_dir),
+               "report_names": sorted(path.name for path in (stash_dir / "plugin_data" / "tagManager" / "reports").iterdir())}
 
 
 def test_with_nothing_changed_the_refresh_asks_about_no_scene(refreshed):
@@ -146,10 +147,12 @@ def test_every_scene_ends_as_the_full_sync_would_leave_it(refreshed):
 
 
 def test_the_refresh_report_is_a_whole_library_memory(refreshed):
-    runs = refreshed["reports"]
+    """Each refresh refreshes from the report before it, a refresh's too."""
+    runs, names = refreshed["reports"], refreshed["report_names"]
     assert [run_info["kind"] for run_info in runs] == ["sync", "refresh", "refresh"]
-    assert all(run_info["covers_library"] for run_info in runs)
-    assert runs[2]["source_report"] and runs[2]["started_epoch"] > runs[1]["started_epoch"]
+    assert all(run_info["covers_library"] and not run_info["targeted"] for run_info in runs)
+    assert [run_info.get("source_report") for run_info in runs] == [None, names[0], names[1]]
+    assert runs[2]["started_epoch"] > runs[1]["started_epoch"]
 
 
 @pytest.fixture(scope="module")
