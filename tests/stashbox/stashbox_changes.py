@@ -8,8 +8,9 @@ scene's tags, and what its `updated` shows"):
 
 * `edit_scene_tags` — a scene MODIFY edit with a new `tag_ids` list;
 * `merge_tags` — a tag MERGE edit: the sources into the target, the target keeping its name
-  and taking the sources' names and aliases as aliases (what stash-box's own merge form
-  proposes);
+  and aliases and taking the sources' names as aliases. (stash-box's merge form proposes the
+  sources' aliases too, but aliases are unique across all tags and a merged source keeps its
+  own, so an edit carrying them fails to apply: `approveEdit` answers `applied: false`.)
 * `rename_tag` — a tag MODIFY edit with a new name;
 * `destroy_tag` — a tag DESTROY edit (stash-box keeps the tag, marked deleted);
 * `delete_tag` — the admin's `tagDestroy`, which removes the tag's row outright.
@@ -73,13 +74,12 @@ def find_tag(server: RealStashBox, tag_id: str) -> dict[str, Any] | None:
 
 
 def merge_tags(server: RealStashBox, target_id: str, source_ids: Sequence[str]) -> str:
-    """Merge the sources into the target; the target's aliases gain the sources' names and aliases."""
+    """Merge the sources into the target; the target's aliases gain the sources' names."""
     target = find_tag(server, target_id)
     sources = [find_tag(server, source_id) for source_id in source_ids]
     if target is None or None in sources:
         raise ValueError("merge_tags: the target and every source must exist")
-    aliases = list(dict.fromkeys([*target["aliases"], *(s["name"] for s in sources),
-                                  *(alias for s in sources for alias in s["aliases"])]))
+    aliases = list(dict.fromkeys([*target["aliases"], *(source["name"] for source in sources)]))
     return apply_tag_edit(server, {"edit": {"id": target_id, "operation": "MERGE",
                                             "merge_source_ids": list(source_ids)},
                                    "details": {"name": target["name"], "aliases": aliases}})
