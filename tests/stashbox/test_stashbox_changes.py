@@ -98,12 +98,14 @@ def live_carriers(seeded: SeededLibrary) -> dict[str, list[str]]:
 
 
 def choose(seeded: SeededLibrary) -> dict:
-    """An edited scene and five tags on other scenes, a merge pair sharing at least one scene."""
+    """An edited scene and five tags with aliases on other scenes, a merge pair sharing a scene."""
     carriers = live_carriers(seeded)
     scenes = {scene.id: scene for scene in seeded.library.stashdb_scenes}
     edited = next(s for s in seeded.library.stashdb_scenes if not s.deleted and len(s.tag_ids) >= 2)
     spare = [t for t, ids in sorted(carriers.items(), key=lambda item: -len(item[1]))
              if len(ids) >= 3 and t not in edited.tag_ids and edited.id not in ids]
+    with_aliases = {tag.id for tag in seeded.library.stashdb_tags if tag.aliases}
+    spare.sort(key=lambda tag_id: tag_id not in with_aliases)          # tags with aliases first, stable
     source = spare[0]
     target = next(t for t in spare[1:] if set(carriers[t]) & set(carriers[source]))
     others = [t for t in spare if t not in (source, target)]
@@ -156,6 +158,7 @@ def test_a_tag_merge_moves_the_tag_on_the_scenes_and_keeps_the_source_deleted(ch
     for scene in changes.carriers[source]:
         assert source not in changes.scene_tags_after[scene] and target in changes.scene_tags_after[scene]
     before, after = changes.tags_before[source], changes.tags_after[source]
+    assert before["aliases"], "the case needs a source with aliases"
     assert after["deleted"] is True and before["deleted"] is False
     assert (after["name"], sorted(after["aliases"])) == (before["name"], sorted(before["aliases"]))
     assert before["name"] in changes.tags_after[target]["aliases"]
@@ -165,6 +168,7 @@ def test_a_tag_merge_moves_the_tag_on_the_scenes_and_keeps_the_source_deleted(ch
 def test_a_renamed_tag_keeps_its_id_and_the_scenes_show_the_new_name(changed_server):
     server, _, changes = changed_server
     tag = changes.tags_after[changes.renamed]
+    assert changes.tags_before[changes.renamed]["aliases"], "the case needs a tag with aliases"
     assert (tag["name"], tag["deleted"]) == (changes.new_name, False)
     assert sorted(tag["aliases"]) == sorted(changes.tags_before[changes.renamed]["aliases"])
     carrier = changes.carriers[changes.renamed][0]
@@ -175,6 +179,7 @@ def test_a_renamed_tag_keeps_its_id_and_the_scenes_show_the_new_name(changed_ser
 def test_a_destroyed_tag_is_kept_deleted_without_aliases_and_on_no_scene(changed_server):
     _, _, changes = changed_server
     tag = changes.tags_after[changes.destroyed]
+    assert changes.tags_before[changes.destroyed]["aliases"], "the case needs a tag with aliases"
     assert (tag["deleted"], tag["aliases"], tag["name"]) == (True, [], changes.tags_before[changes.destroyed]["name"])
     assert all(changes.destroyed not in changes.scene_tags_after[s] for s in changes.carriers[changes.destroyed])
 
