@@ -196,6 +196,17 @@ def test_queryscenes_lists_live_scenes_only(changed_server):
     assert seeded.merged and set(changes.updated_after) == live
 
 
+def test_a_scene_merge_moves_the_kept_scene_only(changed_server):
+    """Seeding merged scenes away: after it, the scenes whose `updated` is past their `created`
+    are exactly the merge targets (the merged-away ones are no longer listed at all)."""
+    server, seeded, changes = changed_server
+    times = scene_changes.SceneTimes()
+    copy_scene_times(server, list(changes.updated_before), times)
+    moved = {s for s, updated in changes.updated_before.items()
+             if scene_changes.parse_stashbox_time(updated) > times.get(s, "created")}
+    assert moved == set(seeded.merged.values())
+
+
 def simulator_with_the_same_changes(server: RealStashBox, seeded: SeededLibrary, changes: Changes):
     library = seeded.library
     sim = StashDBSimulator(StashDBData(library.stashdb_tags, library.stashdb_scenes), api_key=server.api_key,
