@@ -13,6 +13,7 @@ tests/stashbox/test_stashbox_changes.py:
 * a tag DESTROY edit marks the tag deleted, drops its aliases and removes it from every
   scene, `updated` unchanged; the admin's `tagDestroy` deletes the tag's row, so `findTag`
   answers null, and its scene-tag rows go with it;
+* a fingerprint submission adds the fingerprint to the scene alone: `updated` unchanged;
 * `queryScenes` sorted by CREATED_AT or UPDATED_AT: live scenes only, ordered by that time
   and then by id, both in the requested direction; `page` below 1 reads as 1 and `per_page`
   below 1 as 25; there is no upper limit on `per_page`.
@@ -27,7 +28,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
-from .records import StashDBScene
+from .records import StashDBFingerprint, StashDBScene
 from .stashdb_data import StashDBData
 
 DEFAULT_SCENE_TIME = datetime(2024, 12, 1, tzinfo=timezone.utc)
@@ -101,6 +102,12 @@ def edit_scene_tags(data: StashDBData, times: SceneTimes, scene_id: str, tag_ids
     """A scene MODIFY edit, applied: the scene's tags become `tag_ids`, its `updated` now."""
     data.add_scene(replace(data.scene(scene_id), tag_ids=tuple(dict.fromkeys(tag_ids))))
     times.touch(scene_id)
+
+
+def add_fingerprint(data: StashDBData, scene_id: str, fingerprint: StashDBFingerprint) -> None:
+    """A submitted fingerprint: the scene is found by it from now on, and its `updated` stays."""
+    scene = data.scene(scene_id)
+    data.add_scene(replace(scene, fingerprints=(*scene.fingerprints, fingerprint)))
 
 
 def merge_tags(data: StashDBData, target_id: str, source_ids: Sequence[str], aliases: Iterable[str]) -> None:

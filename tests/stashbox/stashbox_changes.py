@@ -13,7 +13,8 @@ scene's tags, and what its `updated` shows"):
   own, so an edit carrying them fails to apply: `approveEdit` answers `applied: false`.)
 * `rename_tag` — a tag MODIFY edit with a new name;
 * `destroy_tag` — a tag DESTROY edit (stash-box keeps the tag, marked deleted);
-* `delete_tag` — the admin's `tagDestroy`, which removes the tag's row outright.
+* `delete_tag` — the admin's `tagDestroy`, which removes the tag's row outright;
+* `submit_fingerprint` — a user's `submitFingerprint` for a scene (no edit: it applies at once).
 
 `scenes_by_updated` asks `queryScenes` for one page sorted by `UPDATED_AT`, ids and
 `updated` only: the request the refresh sends.
@@ -35,6 +36,9 @@ mutation TierApproveEdit($input: ApproveEditInput!) { approveEdit(input: $input)
 """
 DESTROY_TAG = """
 mutation TierTagDestroy($input: TagDestroyInput!) { tagDestroy(input: $input) }
+"""
+SUBMIT_FINGERPRINT = """
+mutation TierSubmitFingerprint($input: FingerprintSubmission!) { submitFingerprint(input: $input) }
 """
 FIND_TAG = """
 query TierFindTag($id: ID!) { findTag(id: $id) { id name aliases deleted } }
@@ -98,6 +102,12 @@ def delete_tag(server: RealStashBox, tag_id: str) -> None:
     """The admin's `tagDestroy`: the tag's row is deleted (no edit, nothing kept)."""
     if not server.graphql(DESTROY_TAG, {"input": {"id": tag_id}})["tagDestroy"]:
         raise RuntimeError("stash-box refused tagDestroy")
+
+
+def submit_fingerprint(server: RealStashBox, scene_id: str, algorithm: str, hash_text: str, duration: int) -> None:
+    submission = {"scene_id": scene_id, "fingerprint": {"hash": hash_text, "algorithm": algorithm, "duration": duration}}
+    if not server.graphql(SUBMIT_FINGERPRINT, {"input": submission})["submitFingerprint"]:
+        raise RuntimeError("stash-box refused submitFingerprint")
 
 
 def scenes_by_updated(server: RealStashBox, page: int, per_page: int, direction: str = "DESC") -> dict[str, Any]:

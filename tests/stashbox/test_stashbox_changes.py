@@ -4,7 +4,7 @@ A second stash-box (its own database in the tier's PostgreSQL, so the session's 
 server stays as its library says) is seeded with a small library, and then changed as
 StashDB's editors change it (tests/stashbox/stashbox_changes.py): one scene's tags edited,
 one tag merged into another, one renamed, one destroyed by an edit, one deleted by the
-admin. The first tests record what each change did to the scenes' `updated` (as
+admin, and one fingerprint submitted for a scene. The first tests record what each change did to the scenes' `updated` (as
 `queryScenes` sorted by UPDATED_AT shows it), to `findScene`'s tags and to `findTag` — the
 facts the refresh relies on (docs/stashbox.md). The last one makes the same changes to the
 StashDB simulator (tests/simulators/scene_changes.py) and holds its answers to the server's.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from stashdb_api import build_find_scenes_by_ids_query, build_find_tags_by_ids_query, chunks, scene_id_variable
-from tests.simulators import StashDBData, StashDBSimulator, generate_library
+from stashdb_api import FIND_SCENES_BY_FINGERPRINTS_QUERY, build_find_scenes_by_ids_query, build_find_tags_by_ids_query, chunks, scene_id_variable
+from tests.simulators import StashDBData, StashDBFingerprint, StashDBSimulator, generate_library
 from tests.simulators import scene_changes
 from tests.stashbox import stashbox_changes as change
 from tests.stashbox.differential import Case, differences
@@ -31,6 +31,7 @@ CHANGES_DATABASE = "changes"
 CHANGES_SCENES = 300
 CHANGES_SEED = 24
 ALL_AT_ONCE = 10_000                 # per_page: every scene of the small library in one page
+NEW_FINGERPRINT = StashDBFingerprint("OSHASH", "7e57c0de5ca1ab1e", 1234)   # no seeded scene has it
 
 
 @dataclass
@@ -46,6 +47,8 @@ class Changes:
     new_name: str
     destroyed: str
     deleted: str
+    fingerprinted_scene: str
+    found_by_new_fingerprint: list[str]
     carriers: dict[str, list[str]]          # tag id -> live scenes carrying it before the changes
     updated_before: dict[str, str]
     updated_after: dict[str, str]
@@ -68,6 +71,13 @@ def find_tags(server: RealStashBox, tag_ids: list[str]) -> dict[str, dict | None
     data = server.graphql(build_find_tags_by_ids_query(len(tag_ids)),
                           {scene_id_variable(i): v for i, v in enumerate(tag_ids)})
     return dict(zip(tag_ids, (data[f"t{i}"] for i in range(len(tag_ids)))))
+
+
+def fingerprint_lookup(server: RealStashBox, fingerprint: StashDBFingerprint) -> list[str]:
+    """Ids of the scenes the plugin's fingerprint request finds for this one fingerprint."""
+    lists = [[{"hash": fingerprint.hash, "algorithm": fingerprint.algorithm}]]
+    answer = server.graphql(FIND_SCENES_BY_FINGERPRINTS_QUERY, {"fingerprints": lists})
+    return [scene["id"] for scene in answer["findScenesBySceneFingerprints"][0]]
 
 
 def updated_by_scene(server: RealStashBox) -> tuple[dict[str, str], list[str]]:
@@ -110,7 +120,8 @@ def choose(seeded: SeededLibrary) -> dict:
     target = next(t for t in spare[1:] if set(carriers[t]) & set(carriers[source]))
     others = [t for t in spare if t not in (source, target)]
     added = next(t for t in carriers if t not in edited.tag_ids and t not in (source, target, *others[:3]))
-    return {"edited": edited.id, "new_tags": [*edited.tag_ids[1:], added], "source": source, "target": target,
+    fingerprinted = next(s.id for s in seeded.library.stashdb_scenes if not s.deleted and s.id != edited.id)
+    return {"edited": edited.id, "fingerprinted": fingerprinted, "new_tags": [*edited.tag_ids[1:], added], "source": source, "target": target,
             "renamed": others[0], "destroyed": others[1], "deleted": others[2], "carriers": carriers,
             "scenes": scenes}
 
@@ -126,6 +137,10 @@ def make_changes(server: RealStashBox, seeded: SeededLibrary) -> Changes:
     change.rename_tag(server, chosen["renamed"], new_name)
     change.destroy_tag(server, chosen["destroyed"])
     change.delete_tag(server, chosen["deleted"])
+    fingerprinted = chosen["fingerprinted"]
+    assert not fingerprint_lookup(server, NEW_FINGERPRINT)
+    change.submit_fingerprint(server, fingerprinted, NEW_FINGERPRINT.algorithm, NEW_FINGERPRINT.hash,
+                              NEW_FINGERPRINT.duration)
     updated_after, newest = updated_by_scene(server)
     touched = sorted({s for t in tag_ids for s in chosen["carriers"][t]} | {chosen["edited"]})
     after = find_scenes(server, touched)
@@ -133,6 +148,7 @@ def make_changes(server: RealStashBox, seeded: SeededLibrary) -> Changes:
         edited_scene=chosen["edited"], new_scene_tags=chosen["new_tags"], merge_source=chosen["source"],
         merge_target=chosen["target"], merged_aliases=change.find_tag(server, chosen["target"])["aliases"],
         renamed=chosen["renamed"], new_name=new_name, destroyed=chosen["destroyed"], deleted=chosen["deleted"],
+        fingerprinted_scene=fingerprinted, found_by_new_fingerprint=fingerprint_lookup(server, NEW_FINGERPRINT),
         carriers={t: chosen["carriers"][t] for t in tag_ids}, updated_before=updated_before,
         updated_after=updated_after, newest_after=newest, tags_before=tags_before,
         tags_after=find_tags(server, tag_ids),
@@ -141,7 +157,8 @@ def make_changes(server: RealStashBox, seeded: SeededLibrary) -> Changes:
 
 def test_a_scene_edit_moves_that_scene_alone_to_the_newest(changed_server):
     """The edited scene's `updated` is the edit's time, first by UPDATED_AT DESC, with its new tags;
-    no other scene's `updated` moved (the tag merge, rename, destroy and delete touched none)."""
+    no other scene's `updated` moved (the tag merge, rename, destroy and delete and the
+    fingerprint submission touched none)."""
     _, _, changes = changed_server
     scene = changes.edited_scene
     assert changes.newest_after[0] == scene
@@ -184,6 +201,13 @@ def test_a_destroyed_tag_is_kept_deleted_without_aliases_and_on_no_scene(changed
     assert all(changes.destroyed not in changes.scene_tags_after[s] for s in changes.carriers[changes.destroyed])
 
 
+def test_a_submitted_fingerprint_finds_its_scene_at_once(changed_server):
+    """No edit, no vote: the next fingerprint request finds the scene (and its `updated` stays,
+    as the first test holds for every scene but the edited one)."""
+    _, _, changes = changed_server
+    assert changes.found_by_new_fingerprint == [changes.fingerprinted_scene]
+
+
 def test_a_tag_the_admin_deletes_is_gone_and_on_no_scene(changed_server):
     _, _, changes = changed_server
     assert changes.tags_before[changes.deleted] is not None and changes.tags_after[changes.deleted] is None
@@ -216,6 +240,7 @@ def simulator_with_the_same_changes(server: RealStashBox, seeded: SeededLibrary,
     scene_changes.rename_tag(sim.data, changes.renamed, changes.new_name)
     scene_changes.destroy_tag(sim.data, changes.destroyed)
     scene_changes.delete_tag(sim.data, changes.deleted)
+    scene_changes.add_fingerprint(sim.data, changes.fingerprinted_scene, NEW_FINGERPRINT)
     copy_scene_times(server, [scene.id for scene in library.stashdb_scenes], sim.scene_times)
     return sim
 
@@ -230,6 +255,8 @@ def test_the_simulator_answers_as_the_changed_server(changed_server):
     scene_ids = sorted(changes.scene_tags_after)
     cases += [Case(f"scenes that carried a changed tag #{n}", build_find_scenes_by_ids_query(len(chunk)),
                    {scene_id_variable(i): v for i, v in enumerate(chunk)}) for n, chunk in enumerate(chunks(scene_ids, 40))]
+    cases.append(Case("the submitted fingerprint", FIND_SCENES_BY_FINGERPRINTS_QUERY,
+                      {"fingerprints": [[{"hash": NEW_FINGERPRINT.hash, "algorithm": NEW_FINGERPRINT.algorithm}]]}))
     cases += scenes_by_time_cases(len(changes.updated_after))
     with simulator_with_the_same_changes(server, seeded, changes) as sim:
         found = differences(cases, server.url, sim.url, server.api_key)
