@@ -17,7 +17,8 @@ scene's tags, and what its `updated` shows"):
 * `submit_fingerprint` — a user's `submitFingerprint` for a scene (no edit: it applies at once).
 
 `scenes_by_updated` asks `queryScenes` for one page sorted by `UPDATED_AT`, ids and
-`updated` only: the request the refresh sends.
+`updated` only: the request the refresh sends. `applied_edits` asks `queryEdits` for the
+applied edits of one target type, newest closed first.
 """
 from __future__ import annotations
 
@@ -42,6 +43,18 @@ mutation TierSubmitFingerprint($input: FingerprintSubmission!) { submitFingerpri
 """
 FIND_TAG = """
 query TierFindTag($id: ID!) { findTag(id: $id) { id name aliases deleted } }
+"""
+APPLIED_EDITS = """
+query TierAppliedEdits($input: EditQueryInput!) {
+  queryEdits(input: $input) {
+    count
+    edits {
+      operation applied closed
+      target { ... on Tag { id } ... on Scene { id } }
+      merge_sources { ... on Tag { id } ... on Scene { id } }
+    }
+  }
+}
 """
 SCENES_BY_UPDATED = """
 query TierScenesByUpdated($input: SceneQueryInput!) {
@@ -114,3 +127,10 @@ def scenes_by_updated(server: RealStashBox, page: int, per_page: int, direction:
     """One page of `queryScenes` sorted by UPDATED_AT: {count, scenes: [{id, updated}]}."""
     page_input = {"sort": "UPDATED_AT", "direction": direction, "page": page, "per_page": per_page}
     return server.graphql(SCENES_BY_UPDATED, {"input": page_input})["queryScenes"]
+
+
+def applied_edits(server: RealStashBox, target_type: str, per_page: int) -> list[dict[str, Any]]:
+    """The first page of applied edits of `target_type` (TAG, SCENE...), newest closed first."""
+    edit_input = {"target_type": target_type, "applied": True, "sort": "CLOSED_AT", "direction": "DESC",
+                  "page": 1, "per_page": per_page}
+    return server.graphql(APPLIED_EDITS, {"input": edit_input})["queryEdits"]["edits"]

@@ -56,6 +56,8 @@ class Changes:
     tags_before: dict[str, dict | None]
     tags_after: dict[str, dict | None]
     scene_tags_after: dict[str, set[str]]
+    tag_edits: list[dict]                   # applied tag edits, newest closed first
+    scene_edits: list[dict]                 # applied scene edits (the seed's merges and destroys too)
 
 
 def find_scenes(server: RealStashBox, scene_ids: list[str]) -> dict[str, dict | None]:
@@ -151,7 +153,9 @@ def make_changes(server: RealStashBox, seeded: SeededLibrary) -> Changes:
         carriers={t: chosen["carriers"][t] for t in tag_ids}, updated_before=updated_before,
         updated_after=updated_after, newest_after=newest, tags_before=tags_before,
         tags_after=find_tags(server, tag_ids),
-        scene_tags_after={s: {tag["id"] for tag in answer["tags"]} for s, answer in after.items()})
+        scene_tags_after={s: {tag["id"] for tag in answer["tags"]} for s, answer in after.items()},
+        tag_edits=change.applied_edits(server, "TAG", ALL_AT_ONCE),
+        scene_edits=change.applied_edits(server, "SCENE", ALL_AT_ONCE))
 
 
 def test_a_scene_edit_moves_that_scene_alone_to_the_newest(changed_server):
@@ -229,6 +233,33 @@ def test_a_scene_merge_moves_the_kept_scene_only(changed_server):
     moved = {s for s, updated in changes.updated_before.items()
              if scene_changes.parse_stashbox_time(updated) > times.get(s, "created")}
     assert moved == set(seeded.merged.values())
+
+
+def edit_summary(edit: dict) -> tuple:
+    return (edit["operation"], edit["target"]["id"], tuple(sorted(source["id"] for source in edit["merge_sources"])))
+
+
+def test_applied_edits_list_the_tag_changes_but_not_the_admins_delete(changed_server):
+    """queryEdits(target_type: TAG, applied, CLOSED_AT DESC): the DESTROY, the rename and the
+    MERGE (naming its source), newest first; the admin's tagDestroy left no edit."""
+    _, _, changes = changed_server
+    assert [edit_summary(edit) for edit in changes.tag_edits] == [
+        ("DESTROY", changes.destroyed, ()), ("MODIFY", changes.renamed, ()),
+        ("MERGE", changes.merge_target, (changes.merge_source,))]
+
+
+def test_applied_edits_name_every_scene_merged_away_or_destroyed(changed_server):
+    """queryEdits(target_type: SCENE, ...): the scene edit first, then the seed's merges (kept
+    scene as target, merged-away ones as sources) and destroys: the deleted scenes that
+    queryScenes never lists."""
+    _, seeded, changes = changed_server
+    summaries = [edit_summary(edit) for edit in changes.scene_edits]
+    assert summaries[0] == ("MODIFY", changes.edited_scene, ())
+    merged = {(source, target) for operation, target, sources in summaries if operation == "MERGE"
+              for source in sources}
+    destroyed = {target for operation, target, _ in summaries if operation == "DESTROY"}
+    assert merged == set(seeded.merged.items()) and destroyed == set(seeded.destroyed)
+    assert all(edit["applied"] and edit["closed"] for edit in changes.scene_edits)
 
 
 def simulator_with_the_same_changes(server: RealStashBox, seeded: SeededLibrary, changes: Changes):
