@@ -14,7 +14,9 @@ its GraphQL, then measures, one request at a time:
 * the plugin's scene requests: its fingerprint request (40 scenes' lists, stashdb_api's
   own document, OSHASH and PHASH as the plugin sends them) over every local scene with a
   StashID, its aliased `findScene` (40 a request) over every StashDB scene, and its aliased
-  `findTag` (40 a request, the refresh's tag re-check) over every tag.
+  `findTag` (40 a request, the refresh's tag re-check) over every tag;
+* beside them, one page of `queryEdits` (applied scene edits, newest closed first, up to
+  1,000: the seed's merges and destroys), the way to name deleted scenes.
 
 Server CPU is utime+stime from /proc of the stash-box process and of PostgreSQL (the
 postmaster, every process under it, and what its exited children left in its cutime and
@@ -48,6 +50,7 @@ from stashdb_api import (
 from tests.simulators import generate_library
 from tests.stashbox.postgres_server import DebianPostgres, find_postgres_bin_dir
 from tests.stashbox.stashbox_binary import find_stashbox_binary, missing_parts_reason
+from tests.stashbox.stashbox_changes import APPLIED_EDITS
 from tests.stashbox.stashbox_seed import SeededLibrary, seed_library
 from tests.stashbox.stashbox_server import RealStashBox
 
@@ -209,6 +212,18 @@ def by_fingerprints(bench: Bench, sets: list[list[dict]], repeats: int) -> dict[
     return measured.summary()
 
 
+def applied_scene_edits(bench: Bench, repeats: int) -> dict[str, Any]:
+    """queryEdits of applied scene edits, newest closed first, one page of up to 1,000: what
+    naming the scenes merged away or destroyed since the report would cost."""
+    measured = Measured()
+    edit_input = {"target_type": "SCENE", "applied": True, "sort": "CLOSED_AT", "direction": "DESC",
+                  "page": 1, "per_page": 1000}
+    for _ in range(repeats):
+        data = bench.timed(measured, APPLIED_EDITS, {"input": edit_input}, 0)
+        measured.items += len(data["queryEdits"]["edits"])
+    return measured.summary()
+
+
 def plugin_requests(bench: Bench, seeded: SeededLibrary, repeats: int) -> dict[str, Any]:
     library = seeded.library
     return {
@@ -237,6 +252,7 @@ def run(scenes: int, seed: int, per_pages: Iterable[int], repeats: int, plugin_r
             paging = [pages_at_offsets(bench, per_page, with_count, live, repeats)
                       for per_page in per_pages for with_count in (False, True)]
             plugin = plugin_requests(bench, seeded, plugin_repeats)
+            plugin["scene_edits_page"] = applied_scene_edits(bench, repeats)
             return {"local_scenes": scenes, "stashdb_scenes_live": live, "tags": len(seeded.library.stashdb_tags),
                     "seed_seconds": round(seed_seconds, 1), "repeats": repeats, "load_before": load_before,
                     "load_after": load_average(), "paging": paging, "plugin": plugin}
