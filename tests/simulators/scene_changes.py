@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Sequence
 
 from .records import StashDBFingerprint, StashDBScene
 from .stashdb_data import StashDBData
 
 DEFAULT_SCENE_TIME = datetime(2024, 12, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 DEFAULT_PER_PAGE = 25
 SORTED_TIMES = {"CREATED_AT": "created", "UPDATED_AT": "updated"}
 
@@ -52,6 +53,10 @@ def parse_stashbox_time(text: str) -> datetime:
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _microseconds(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 class SceneTimes:
@@ -78,6 +83,11 @@ class SceneTimes:
         with self._lock:
             return self._times.get(scene_id, {}).get(which, DEFAULT_SCENE_TIME)
 
+    def sort_keys(self, which: str) -> dict[str, int]:
+        """Every set scene's `which` time in microseconds since 1970 (cheap to sort), under one lock."""
+        with self._lock:
+            return {scene_id: _microseconds(times[which]) for scene_id, times in self._times.items() if which in times}
+
     def text(self, scene_id: str, which: str) -> str:
         return format_stashbox_time(self.get(scene_id, which))
 
@@ -90,7 +100,8 @@ def scene_page(data: StashDBData, times: SceneTimes, page_input: dict[str, Any])
     if which is None:
         raise UnsimulatedSort(f"the simulator sorts scenes by {' or '.join(SORTED_TIMES)} only")
     live = [scene for scene in data.scenes() if not scene.deleted]
-    live.sort(key=lambda scene: (times.get(scene.id, which), scene.id), reverse=page_input["direction"] == "DESC")
+    known, unset = times.sort_keys(which), _microseconds(DEFAULT_SCENE_TIME)
+    live.sort(key=lambda scene: (known.get(scene.id, unset), scene.id), reverse=page_input["direction"] == "DESC")
     per_page = page_input["per_page"] if page_input["per_page"] > 0 else DEFAULT_PER_PAGE
     start = (max(page_input["page"], 1) - 1) * per_page
     return {"count": len(live), "scenes": [data.scene_view(scene) for scene in live[start:start + per_page]]}
