@@ -15,6 +15,7 @@ from tests.sim.test_resolving_against_simulators import SETTINGS, run
 from tests.simulators.expectations import TagOracle, compute_outcomes
 from tests.simulators.launch import start_simulators
 from tests.simulators.library import generate_library
+from tests.simulators.scene_changes import edit_scene_tags, merge_tags
 
 LIVE = {**SETTINGS, "syncDryRun": False}
 DRY = {**SETTINGS, "syncDryRun": True}
@@ -79,7 +80,7 @@ def refreshed(tmp_path_factory):
         edited_remote = data.scene(edited.stash_id_for(library.endpoint))
         gained = next(tag for tag in data.tags() if isinstance(oracle.match(tag), int) and tag.id not in
                       edited_remote.tag_ids and oracle.match(tag) not in sims.stash.tags_snapshot()[edited.id])
-        data.edit_scene(edited_remote.id, (*edited_remote.tag_ids, gained.id))
+        edit_scene_tags(data, sims.stashdb.scene_times, edited_remote.id, (*edited_remote.tag_ids, gained.id))
 
         carrying = {}
         for scene in data.scenes():
@@ -92,7 +93,7 @@ def refreshed(tmp_path_factory):
                       and tag.id != gained.id)
         linked = next(tag for tag in unmatched if tag is not source
                       and not carrying[tag.id] & (carrying[source.id] | {edited_remote.id}))
-        data.merge_tag(source.id, target.id)
+        merge_tags(data, target.id, [source.id], target.aliases)
         unlinked = next(tag for tag in sims.stash.local_tags() if not tag.stash_ids)
         sims.stash.edit_tag({"id": str(unlinked.id), "stash_ids": [{"endpoint": library.endpoint,
                                                                    "stash_id": linked.id}]})

@@ -5,17 +5,10 @@ as hexadecimal into a 64-bit number (so ``0abc`` and ``ABC`` are the same
 hash), scenes are looked up by that number whatever the algorithm, MD5 inputs
 are dropped before the lookup, deleted scenes are never returned, and within
 one input list a scene appears once, in the order its hashes were given.
-
-Each scene has an update time (`updated_at`): INITIAL_UPDATED for the scenes it starts
-with, the moment of the edit for `edit_scene`, as stash-box's scene edits set it. Tag
-merges, renames and deletions change no scene's update time, as in stash-box
-(internal/service/edit/tag.go: a merge moves scene_tags rows to the target, a deletion
-drops them; neither touches `scenes.updated_at`).
 """
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from dataclasses import replace
 from typing import Any, Iterable
@@ -25,18 +18,6 @@ from .stashbox_scalars import parse_fingerprint_hash_text
 from .text_rules import ascii_fold
 
 MD5_ALGORITHM = "MD5"
-INITIAL_UPDATED = 1733011200.0   # 2024-12-01T00:00:00Z
-
-
-def stashbox_time(epoch: float) -> str:
-    """An update time as stash-box answers it: Go's RFC3339Nano of a UTC timestamp that
-    Postgres keeps to the microsecond (trailing zeros of the fraction dropped)."""
-    whole = int(epoch)
-    micros = round((epoch - whole) * 1_000_000)
-    if micros == 1_000_000:
-        whole, micros = whole + 1, 0
-    fraction = f".{micros:06d}".rstrip("0").rstrip(".")
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + fraction + "Z"
 
 
 def _tag_view(tag: StashDBTag) -> dict[str, Any]:
@@ -77,7 +58,6 @@ class StashDBData:
         self._tag_views: dict[str, dict[str, Any]] = {}
         self._scenes: dict[str, StashDBScene] = {}
         self._by_hash: dict[int, list[str]] = {}
-        self._updated: dict[str, float] = {}
         for tag in tags:
             self.add_tag(tag)
         for scene in scenes:
@@ -89,6 +69,12 @@ class StashDBData:
             self._tags[tag.id] = tag
             self._tag_views[tag.id] = _tag_view(tag)
 
+    def remove_tag(self, tag_id: str) -> None:
+        """The tag is gone (stash-box's `tagDestroy`); scenes naming it show it no more."""
+        with self._lock:
+            self._tags.pop(tag_id, None)
+            self._tag_views.pop(tag_id, None)
+
     def add_scene(self, scene: StashDBScene) -> None:
         for fingerprint in scene.fingerprints:
             if fingerprint.algorithm == MD5_ALGORITHM:
@@ -97,47 +83,12 @@ class StashDBData:
         with self._lock:
             self._unindex(self._scenes.get(scene.id))
             self._scenes[scene.id] = scene
-            self._updated.setdefault(scene.id, INITIAL_UPDATED)
             for number in {parse_fingerprint_hash_text(f.hash) for f in scene.fingerprints}:
                 self._by_hash.setdefault(number, []).append(scene.id)
 
     def set_deleted(self, scene_id: str, deleted: bool = True) -> None:
         """Mark a scene deleted (merged away) or restore it."""
         self.add_scene(replace(self._scenes[scene_id], deleted=deleted))
-
-    # -- what StashDB's editors do ----------------------------------------
-    def edit_scene(self, scene_id: str, tag_ids: Iterable[str], when: float | None = None) -> None:
-        """A scene edit: its tags replaced, its update time now (stash-box's UpdateScene)."""
-        self.add_scene(replace(self._scenes[scene_id], tag_ids=tuple(tag_ids)))
-        with self._lock:
-            self._updated[scene_id] = round(time.time() if when is None else when, 6)
-
-    def merge_tag(self, source_id: str, target_id: str) -> None:
-        """A tag merge: the source deleted, its scenes given the target instead (once), no
-        scene's update time touched (stash-box's UpdateSceneTagsForMerge)."""
-        self.add_tag(replace(self._tags[source_id], deleted=True))
-        for scene in self.scenes():
-            if source_id in scene.tag_ids:
-                kept = [tag_id for tag_id in scene.tag_ids if tag_id != source_id]
-                moved = kept if target_id in kept else [*kept, target_id]
-                self.add_scene(replace(scene, tag_ids=tuple(moved)))
-
-    def rename_tag(self, tag_id: str, name: str) -> None:
-        self.add_tag(replace(self._tags[tag_id], name=name))
-
-    def delete_tag(self, tag_id: str) -> None:
-        """A tag deletion: deleted, taken off every scene, no scene's update time touched."""
-        self.add_tag(replace(self._tags[tag_id], deleted=True))
-        for scene in self.scenes():
-            if tag_id in scene.tag_ids:
-                self.add_scene(replace(scene, tag_ids=tuple(t for t in scene.tag_ids if t != tag_id)))
-
-    def live_scenes_newest_first(self) -> list[StashDBScene]:
-        """Scenes not deleted, as stash-box sorts UPDATED_AT DESC: update time, then id, both
-        descending (Postgres compares UUIDs as their canonical text does)."""
-        with self._lock:
-            live = [scene for scene in self._scenes.values() if not scene.deleted]
-            return sorted(live, key=lambda scene: (self._updated[scene.id], scene.id), reverse=True)
 
     def _unindex(self, scene: StashDBScene | None) -> None:
         if scene is None:
@@ -191,7 +142,6 @@ class StashDBData:
             "director": None,
             "code": None,
             "deleted": scene.deleted,
-            "updated": stashbox_time(self._updated.get(scene.id, INITIAL_UPDATED)),
         }
 
     def tag_view(self, tag: StashDBTag) -> dict[str, Any]:

@@ -14,15 +14,11 @@ Behaviour, as read in the stash-box sources:
 * ``findScenesBySceneFingerprints``: more than 40 lists -> the field fails
   with ``too many scenes``; otherwise one list per input list, in order (see
   :mod:`stashdb_data` for the matching rules).
-* ``queryScenes``: only ``sort: UPDATED_AT`` is simulated (another sort fails
-  the field, saying so): the scenes not deleted, ordered by update time then
-  id in the direction asked; ``page`` below 1 is 1, ``per_page`` below 1 is
-  25, and there is no upper bound (internal/service/query/helpers.go); ``count``
-  counts every scene not deleted. Filters are not simulated (the subset schema
-  has none).
-* ``findTag(id)``: the tag as it is, merged-away and deleted ones included
-  (``deleted: true``); no redirect is followed. ``queryTags`` lists only tags
-  not deleted; ``per_page`` below 1 is 25.
+* ``queryScenes`` sorted by CREATED_AT or UPDATED_AT, paged, and each scene's
+  ``created``/``updated``, as :mod:`scene_changes` describes (``scene_times``
+  holds the times; its functions change tags and scenes as editors do).
+* ``queryTags`` lists only tags not deleted (internal/service/tag/query.go), so
+  a merged-away or destroyed tag is missing from it; ``per_page`` below 1 is 25.
 
 tests/stashbox/test_simulator_matches_stashbox.py holds these answers against a
 real stash-box.
@@ -43,6 +39,7 @@ from .http_server import HTTPAnswer
 from .rate_limit import SlidingWindowLimit
 from .records import StashDBScene, StashDBTag
 from .request_log import RequestLogEntry
+from .scene_changes import DEFAULT_PER_PAGE, SceneTimes, UnsimulatedSort, scene_page
 from .schema_files import STASHDB_SUBSET_FILE, subset_schema
 from .served import ServedSimulator
 from .stashbox_scalars import ScalarError, parse_fingerprint_hash_text, parse_stashbox_id
@@ -54,7 +51,6 @@ TOO_MANY_SCENES = "too many scenes"
 NOT_AUTHORIZED = "not authorized"
 DEFAULT_API_KEY = "stashdb-simulator-key"
 DEFAULT_SEARCH_LIMIT = 10
-DEFAULT_PER_PAGE = 25
 
 
 @dataclass
@@ -116,6 +112,21 @@ def resolve_find_scenes_by_fingerprints(
     return [[data.scene_view(s) for s in data.live_scenes_for_hashes(group)] for group in numbers]
 
 
+def resolve_query_scenes(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
+    data = _data(info)
+    try:
+        return scene_page(data, info.context.sim.scene_times, input)
+    except UnsimulatedSort as error:
+        raise GraphQLError(str(error)) from None
+
+
+def _scene_time(which: str) -> Callable[..., str]:
+    def resolve(scene: dict, info: GraphQLResolveInfo) -> str:
+        return info.context.sim.scene_times.text(scene["id"], which)
+
+    return resolve
+
+
 def resolve_search_scene(_root: Any, info: GraphQLResolveInfo, term: str, limit: int | None = None) -> list[dict]:
     data = _data(info)
     term = term.strip()
@@ -170,18 +181,6 @@ def resolve_query_tags(_root: Any, info: GraphQLResolveInfo, input: dict[str, An
     return {"count": len(hits), "tags": [data.tag_view(t) for t in page]}
 
 
-def resolve_query_scenes(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
-    data = _data(info)
-    if input["sort"] != "UPDATED_AT":
-        raise GraphQLError(f"the simulator sorts queryScenes by UPDATED_AT only, not {input['sort']}")
-    scenes = data.live_scenes_newest_first()
-    if input["direction"] == "ASC":
-        scenes.reverse()
-    per_page = input["per_page"] if input["per_page"] > 0 else DEFAULT_PER_PAGE
-    start = (max(input["page"], 1) - 1) * per_page
-    return {"count": len(scenes), "scenes": [data.scene_view(scene) for scene in scenes[start:start + per_page]]}
-
-
 def resolve_me(_root: Any, info: GraphQLResolveInfo) -> dict:
     context: StashDBRequestContext = info.context
     if not context.authorized:
@@ -215,7 +214,8 @@ STASHDB_RESOLVERS = {
         "searchPerformer": _read_nothing(list),
         "searchScene": resolve_search_scene,
         "version": resolve_version,
-    }
+    },
+    "Scene": {"created": _scene_time("created"), "updated": _scene_time("updated")},
 }
 
 
@@ -235,6 +235,7 @@ class StashDBSimulator(ServedSimulator):
     ) -> None:
         super().__init__(subset_schema(STASHDB_SUBSET_FILE, STASHDB_RESOLVERS), REQUEST_KINDS)
         self.data = data if data is not None else StashDBData()
+        self.scene_times = SceneTimes()
         self.api_key = api_key
         self.rate_limit = SlidingWindowLimit(requests_per_minute, clock)
         self.user_name = user_name

@@ -24,9 +24,12 @@ T0 = 1_780_000_000.0          # the memory report's start
 
 
 def iso(epoch: float) -> str:
-    from tests.simulators.stashdb_data import stashbox_time
+    """A time as stash-box writes it (the simulator's rule, held against the real server)."""
+    from datetime import datetime, timezone
 
-    return stashbox_time(epoch)
+    from tests.simulators.scene_changes import format_stashbox_time
+
+    return format_stashbox_time(datetime.fromtimestamp(epoch, timezone.utc))
 
 
 class PagingStashDB:
