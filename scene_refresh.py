@@ -70,9 +70,9 @@ class RefreshPlan:
         return len(self.changed.ids.intersection(self.memory.tags_by_stashdb_scene))
 
 
-def memory_for_refresh(report_dir: Path, endpoint: str, now: float) -> ReportMemory:
-    """The newest whole-library report for `endpoint`, read; FullRunNeeded when there is none,
-    it is older than MAX_MEMORY_AGE_SECONDS, lacks its start time, or cannot be read."""
+def refresh_source(report_dir: Path, endpoint: str, now: float):
+    """The newest whole-library report folder for `endpoint`, unread; FullRunNeeded when there
+    is none, it is older than MAX_MEMORY_AGE_SECONDS or it lacks its start time."""
     try:
         folder = choose_memory(report_dir, endpoint)
     except (ReportNotFound, OSError) as exc:
@@ -83,6 +83,25 @@ def memory_for_refresh(report_dir: Path, endpoint: str, now: float) -> ReportMem
     if now - started > MAX_MEMORY_AGE_SECONDS:
         raise FullRunNeeded(f"the last whole-library report ({folder.name}) is {(now - started) / 86400:.0f} days "
                             f"old, more than {MAX_MEMORY_AGE_SECONDS // 86400}")
+    return folder
+
+
+def refresh_availability(report_dir: Path, endpoint: str, now: float) -> dict:
+    """What the page shows before a refresh: can one run (without reading the whole memory),
+    from which report, counting changes since when; or why the full sync is needed."""
+    try:
+        folder = refresh_source(report_dir, endpoint, now)
+    except FullRunNeeded as exc:
+        return {"available": False, "reason": str(exc), "report": None, "since": None}
+    since = folder.run["started_epoch"] - SAFETY_MARGIN_SECONDS
+    return {"available": True, "reason": None, "report": folder.name, "since": iso_time(since),
+            "report_started_at": folder.run.get("started_at"), "kind": folder.run.get("kind", "sync")}
+
+
+def memory_for_refresh(report_dir: Path, endpoint: str, now: float) -> ReportMemory:
+    """The refresh's memory (refresh_source), read; FullRunNeeded when it cannot be read or
+    remembers no scene."""
+    folder = refresh_source(report_dir, endpoint, now)
     try:
         memory = read_memory(folder)
     except (OSError, ValueError) as exc:
