@@ -328,8 +328,9 @@
     }
     return { available: true, primary: true,
       label: dry ? "Refresh, dry run (changes only)" : "Refresh (changes only, writes tags)",
-      note: "The refresh asks StashDB only about scenes it changed since " + utcMinute(plan.since) +
-        " and answers the rest from report " + plan.report + ", so it sends far fewer requests than the sync." };
+      note: "The refresh asks StashDB only about the scenes StashDB changed since " + utcMinute(plan.since) +
+        " (an hour before the last whole-library run began) and answers the rest from report " + plan.report +
+        ": far fewer requests than the sync." };
   }
 
   function pinResult(answer) {

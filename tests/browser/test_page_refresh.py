@@ -84,7 +84,7 @@ def test_before_any_whole_library_run_the_sync_comes_first_and_the_refresh_says_
 
 def test_after_a_live_sync_the_refresh_is_the_first_action(walk):
     assert walk["buttons_after_sync"][:2] == ["Refresh (changes only, writes tags)", "Live run (writes tags): every scene"]
-    assert "asks StashDB only about scenes it changed since" in walk["note_after_sync"]
+    assert "asks StashDB only about the scenes StashDB changed since" in walk["note_after_sync"]
 
 
 def test_the_refresh_asks_only_about_the_edited_scene_and_it_gains_its_new_tag(walk):

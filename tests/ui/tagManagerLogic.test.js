@@ -227,7 +227,7 @@ test("the refresh is the first action when refresh_plan says it can run, and say
   assert.equal(live.available, true);
   assert.equal(live.primary, true);
   assert.equal(live.label, "Refresh (changes only, writes tags)");
-  assert.match(live.note, /changed since 2026-12-01 08:30 UTC and answers the rest from report 20261201-093000-sync/);
+  assert.match(live.note, /changed since 2026-12-01 08:30 UTC \(an hour before the last whole-library run began\) and answers the rest from report 20261201-093000-sync/);
   assert.equal(logic.refreshOffer(plan, { dry_run: true }).label, "Refresh, dry run (changes only)");
   assert.equal(logic.refreshOffer(plan, null).label, "Refresh, dry run (changes only)");
 
