@@ -21,6 +21,7 @@ from run_report import MAX_VOCABULARY, STASHDB_TAGS_FIELD, VOCABULARY_FILE
 log = logging.getLogger("tagManager.memory")
 
 REMATCH_LABEL = "rematch"
+GONE_OUTCOMES = ("stale_stash_id", "not_found")   # sync_stats.Outcome.STALE, NOT_FOUND: StashDB keeps them so
 
 
 @dataclass
@@ -33,6 +34,8 @@ class ReportMemory:
     tags_by_stashdb_scene: dict[str, tuple[int, ...]] = field(default_factory=dict)
     scene_ids: list[str] = field(default_factory=list)
     stashdb_scene_of: dict[str, str] = field(default_factory=dict)       # local scene id -> StashDB scene id
+    gone_scenes: dict[str, str] = field(default_factory=dict)            # StashDB id -> deleted or unknown outcome
+    gone_scene_of: dict[str, str] = field(default_factory=dict)          # local scene id -> such a StashDB id
 
     def stashdb_scene(self, stashdb_id: str, only_tags: frozenset[str] | None = None) -> dict | None:
         """The StashDB scene as the sync's fetcher would have received it (id, tags); with
@@ -81,6 +84,7 @@ def read_memory(folder: ReportFolder) -> ReportMemory:
     for scene_id, row in distinct_scene_rows(folder):
         numbers = remembered_numbers(row)
         if numbers is None:
+            remember_gone(memory, scene_id, row)
             continue
         stashdb_id = row["stashdb_id"]
         memory.tags_by_stashdb_scene[stashdb_id] = numbers
@@ -90,6 +94,14 @@ def read_memory(folder: ReportFolder) -> ReportMemory:
         log.warning("Report %s remembers scenes but not their tags' names (%s unreadable)", folder.name,
                     VOCABULARY_FILE)
     return memory
+
+
+def remember_gone(memory: ReportMemory, scene_id: str, row: dict) -> None:
+    """A scene whose StashDB scene was deleted or unknown: stash-box never restores a deleted
+    scene nor makes an unknown id known, so a refresh need not ask again."""
+    if row.get("outcome") in GONE_OUTCOMES and isinstance(row.get("stashdb_id"), str):
+        memory.gone_scenes[row["stashdb_id"]] = row["outcome"]
+        memory.gone_scene_of[scene_id] = row["stashdb_id"]
 
 
 def remembered_numbers(row: dict) -> tuple[int, ...] | None:

@@ -17,6 +17,8 @@ Behaviour, as read in the stash-box sources:
 * ``queryScenes`` sorted by CREATED_AT or UPDATED_AT, paged, and each scene's
   ``created``/``updated``, as :mod:`scene_changes` describes (``scene_times``
   holds the times; its functions change tags and scenes as editors do).
+* ``queryTags`` lists only tags not deleted (internal/service/tag/query.go), so
+  a merged-away or destroyed tag is missing from it; ``per_page`` below 1 is 25.
 
 tests/stashbox/test_simulator_matches_stashbox.py holds these answers against a
 real stash-box.
@@ -37,7 +39,7 @@ from .http_server import HTTPAnswer
 from .rate_limit import SlidingWindowLimit
 from .records import StashDBScene, StashDBTag
 from .request_log import RequestLogEntry
-from .scene_changes import SceneTimes, UnsimulatedSort, scene_page
+from .scene_changes import DEFAULT_PER_PAGE, SceneTimes, UnsimulatedSort, scene_page
 from .schema_files import STASHDB_SUBSET_FILE, subset_schema
 from .served import ServedSimulator
 from .stashbox_scalars import ScalarError, parse_fingerprint_hash_text, parse_stashbox_id
@@ -169,10 +171,11 @@ def _tag_query_hits(tags: Iterable[StashDBTag], query: dict[str, Any]) -> list[S
 
 def resolve_query_tags(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
     data = _data(info)
-    hits = sorted(_tag_query_hits(data.tags(), input), key=lambda t: ascii_fold(t.name))
+    live = [tag for tag in data.tags() if not tag.deleted]   # stash-box lists no deleted (merged-away) tag
+    hits = sorted(_tag_query_hits(live, input), key=lambda t: ascii_fold(t.name))
     if input["direction"] == "DESC":
         hits.reverse()
-    per_page = max(input["per_page"], 0)
+    per_page = input["per_page"] if input["per_page"] > 0 else DEFAULT_PER_PAGE
     start = (max(input["page"], 1) - 1) * per_page
     page = hits[start:start + per_page]
     return {"count": len(hits), "tags": [data.tag_view(t) for t in page]}
