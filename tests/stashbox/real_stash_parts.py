@@ -7,7 +7,6 @@ out with one line saying so, or fail with it under TAGMANAGER_REQUIRE_E2E=1.
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from tests.e2e.stash_binary import REQUIRE_E2E_ENV, missing_binary_reason, skip_or_fail
@@ -18,7 +17,6 @@ __all__ = ["REQUIRE_E2E_ENV", "missing_stash_reason", "real_stash_binary_or_skip
 WHOLE_LOOP = "stash-box tier, whole loop with a real Stash"
 
 
-@functools.lru_cache(maxsize=None)
 def _reason_for(binary: Path | None) -> str | None:
     if binary is None:
         return f"{WHOLE_LOOP}: {missing_binary_reason()}"
