@@ -209,17 +209,22 @@ def wrong_scenes(found: dict[str, frozenset[str]], wanted: dict[str, frozenset[s
 
 
 def assert_summary_is_expected(summary: dict, outcomes: dict[int, SceneOutcome]) -> None:
+    """The run's report counts what the expectation predicts (a dry run: what it would do)."""
     expected = summarize(outcomes.values())
-    assert (summary["scenes_total"], summary["outcomes"]["updated"], summary["outcomes"]["stale_stash_id"],
-            summary["outcomes"]["not_found"], summary["outcomes"]["error"], summary["tags_added"]) == (
-        expected.scenes_in_scope, expected.updated, expected.stashdb_deleted, expected.stashdb_not_found, 0,
-        expected.tags_added)
+    dry = summary["dry_run"]
+    updated = summary["outcomes"]["would_update" if dry else "updated"]
+    added = summary["tags_would_add" if dry else "tags_added"]
+    assert (summary["scenes_total"], summary["scenes_processed"], updated, summary["outcomes"]["stale_stash_id"],
+            summary["outcomes"]["not_found"], summary["outcomes"]["error"], added) == (
+        expected.scenes_in_scope, expected.scenes_in_scope, expected.updated, expected.stashdb_deleted,
+        expected.stashdb_not_found, 0, expected.tags_added)
     assert (summary["found_by_fingerprint"], summary["found_by_id"]) == (
         expected.found_by_fingerprint, expected.found_by_id)
 
 
 def test_the_dry_run_writes_nothing_and_counts_what_the_live_run_must_do(dry_run: LoopRun, expected) -> None:
     assert dry_run.run.watch.final_status == "FINISHED", dry_run.run.watch.final
+    assert dry_run.summary["dry_run"] is True
     assert dry_run.run.after == dry_run.run.before
     assert_summary_is_expected(dry_run.summary, expected)
 
@@ -228,6 +233,7 @@ def test_the_live_run_gives_every_scene_exactly_its_expected_tags(live_run: Loop
     assert live_run.run.watch.final_status == "FINISHED", live_run.run.watch.final
     assert live_run.run.before == tag_sets(expected, before_any_run=True)
     assert wrong_scenes(live_run.run.after, tag_sets(expected)) == {}
+    assert live_run.summary["dry_run"] is False
     assert_summary_is_expected(live_run.summary, expected)
     assert live_run.run.lines("error") == []
 
@@ -385,7 +391,8 @@ def targeted(stash: RealStash, created: dict) -> dict:
     scene_ids = run_operation(stash, mode="tag_scenes", stashdb_ids=ids)["scene_ids"]
     run = timed("targeted re-run", lambda: run_task(stash, LIVE, args_map={"scene_ids": ",".join(scene_ids)},
                                                       timeout=RUN_TIMEOUT_SECONDS))
-    return {"scene_ids": scene_ids, "run": run, "summary": newest_summary(stash), "local_tags": local_tags_in_stash(stash)}
+    return {"scene_ids": scene_ids, "run": run, "summary": newest_summary(stash),
+            "local_tags": local_tags_in_stash(stash)}
 
 
 def test_the_targeted_rerun_adds_the_created_tags_to_exactly_their_scenes(
