@@ -18,8 +18,8 @@ from tests.e2e.plugin_install import (FULL_DRY_RUN_TASK_NAME, SYNC_TASK_NAME, co
                                       stash_with_this_plugin)
 from tests.e2e.stash_jobs import watch_job
 from tests.e2e.stash_log import log_size, plugin_entries, wait_for_message
-from tests.e2e.stash_seed import (CONFIGURE_SCRAPING, FIND_TAG, STASH_CONFIGURATION, all_tags, create_scenes, create_tags,
-                                  scene_tag_sets)
+from tests.e2e.stash_seed import (CONFIGURE_SCRAPING, FIND_TAG, STASH_CONFIGURATION, all_tags, create_scenes,
+                                  create_tags, scene_tag_sets)
 from tests.e2e.stash_server import RealStash, StashGraphQLError
 from tests.e2e.sync_library import labelled_scene_plans, stable_uuid
 from tests.shared_schemas import require_stash_schema
@@ -85,8 +85,7 @@ def run_task(stash: RealStash, task: str, settings: dict, args: dict | None = No
     return [entry.message for entry in plugin_entries(entries, PLUGIN_ID)]
 
 
-def operation(stash: RealStash, **args):
-    return run_operation(stash, **args)
+operation = run_operation
 
 
 @pytest.fixture(scope="module")
