@@ -18,7 +18,8 @@ scene's tags, and what its `updated` shows"):
 
 `scenes_by_updated` asks `queryScenes` for one page sorted by `UPDATED_AT`, ids and
 `updated` only: the request the refresh sends. `applied_edits` asks `queryEdits` for the
-applied edits of one target type, newest closed first.
+applied edits of one target type, newest closed first. `live_state` reads what the server
+holds now (every live scene's tag ids, every live tag), the truth a test's expectation uses.
 """
 from __future__ import annotations
 
