@@ -118,6 +118,16 @@ class DebianPostgres:
         if result.returncode != 0:
             raise PostgresError(f"createdb {name} failed ({result.returncode}): {result.stderr.strip()[-300:]}")
 
+    def run_sql(self, database: str, statement: str) -> str:
+        """One SQL statement as the superuser (a test's setup on the server's own tables)."""
+        environment = {**os.environ, "PGPASSWORD": self.password}
+        command = [str(self.bin_dir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER,
+                   "-d", database, "-v", "ON_ERROR_STOP=1", "-c", statement]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False, env=environment)
+        if result.returncode != 0:
+            raise PostgresError(f"psql failed ({result.returncode}): {result.stderr.strip()[-300:]}")
+        return result.stdout
+
     def _folder(self) -> Path:
         if self.root is None:
             raise PostgresError("the cluster has no folder before start()")

@@ -18,7 +18,8 @@ scene's tags, and what its `updated` shows"):
 
 `scenes_by_updated` asks `queryScenes` for one page sorted by `UPDATED_AT`, ids and
 `updated` only: the request the refresh sends. `applied_edits` asks `queryEdits` for the
-applied edits of one target type, newest closed first.
+applied edits of one target type, newest closed first. `live_state` reads what the server
+holds now (every live scene's tag ids, every live tag), the truth a test's expectation uses.
 """
 from __future__ import annotations
 
@@ -134,3 +135,24 @@ def applied_edits(server: RealStashBox, target_type: str, per_page: int) -> list
     edit_input = {"target_type": target_type, "applied": True, "sort": "CLOSED_AT", "direction": "DESC",
                   "page": 1, "per_page": per_page}
     return server.graphql(APPLIED_EDITS, {"input": edit_input})["queryEdits"]["edits"]
+
+
+LIVE_STATE = """
+query TierLiveState($scenes: SceneQueryInput!, $tags: TagQueryInput!) {
+  queryScenes(input: $scenes) { count scenes { id tags { id } } }
+  queryTags(input: $tags) { count tags { id name aliases } }
+}
+"""
+
+
+def live_state(server: RealStashBox, per_page: int = 100_000) -> tuple[dict[str, list[str]], dict[str, dict]]:
+    """What the server holds now, in one request: each live scene's tag ids, and each live tag
+    ({id, name, aliases}) by id."""
+    data = server.graphql(LIVE_STATE, {"scenes": {"sort": "CREATED_AT", "direction": "ASC", "page": 1,
+                                                  "per_page": per_page},
+                                       "tags": {"sort": "NAME", "direction": "ASC", "page": 1, "per_page": per_page}})
+    scenes, tags = data["queryScenes"], data["queryTags"]
+    if len(scenes["scenes"]) != scenes["count"] or len(tags["tags"]) != tags["count"]:
+        raise RuntimeError("live_state: the server's lists did not fit one page")
+    return ({scene["id"]: [tag["id"] for tag in scene["tags"]] for scene in scenes["scenes"]},
+            {tag["id"]: tag for tag in tags["tags"]})

@@ -29,14 +29,14 @@ class PluginRun(PluginAnswer):
         self.code, self.stdout, self.stderr = process.returncode, process.stdout, process.stderr
 
 
-def run_plugin(stash: StashSimulator, work_dir: Path, settings: dict) -> PluginRun:
+def run_plugin(stash: StashSimulator, work_dir: Path, settings: dict, mode: str = "sync_scene_tags") -> PluginRun:
     stash.set_plugin_settings("tagManager", settings)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("STASH", "PYTHON"))}
     env["PYTHONPATH"] = str(REPO_ROOT.parent)
     cookie = {"Name": "session", "Value": stash.session_cookie}
     stdin = {"server_connection": {"Scheme": "http", "Host": "0.0.0.0", "Port": stash.port, "SessionCookie": cookie,
                                    "Dir": str(work_dir), "PluginDir": str(REPO_ROOT)},
-             "args": {"mode": "sync_scene_tags"}}
+             "args": {"mode": mode}}
     process = subprocess.run([sys.executable, str(REPO_ROOT / "tag_manager.py")], input=json.dumps(stdin),
                              capture_output=True, text=True, cwd=work_dir, env=env, timeout=600, check=False)
     return PluginRun(process)
