@@ -33,6 +33,7 @@ from scene_tag_plan import TagPlan, plan_scene_tags
 from short_text import format_duration, shorten, shorten_names
 from stash_local import StashAuthError
 from sync_stats import Outcome, SceneResult, SyncStats, summary_lines
+from tag_details import TagDetails
 from tag_matching import TagCache, TagExcluder, id_order
 from tag_resolution import CREATED, SKIPPED, FAILED, WOULD_CREATE, TagCreator, log_creation
 
@@ -126,6 +127,8 @@ class SceneTagSync:
         self.progress = Progress(0, on_progress)
         self.tried_creating: set[str] = set()   # StashDB tag ids syncCreateMissing has tried
         self.would_create: set[str] = set()     # ... and, in a dry run, would create
+        # The unmatched tags' details serve the report and syncCreateMissing; without either, none is asked.
+        self.tag_details = TagDetails(stashdb) if report is not None or settings.create_missing else None
 
     # -- the run -----------------------------------------------------------------------
 
@@ -241,15 +244,22 @@ class SceneTagSync:
     def _plan_batch(self, batch: Sequence[SceneResult], last_attempt: bool) -> BatchWrite:
         """Each found scene's new tags. A scene whose planning fails unexpectedly is that
         scene's error; the others go on. With syncCreateMissing, the batch's unmatched tags
-        are created first and the scenes planned again."""
+        are created first and the scenes planned again. The unmatched tags met for the first
+        time are described by StashDB first (tag_details.py)."""
         found = [result for result in batch if result.outcome is None]
-        plans = [(result, self._plan_or_none(result)) for result in found]
+        plans = self._described_plans(found)
         if self.settings.create_missing and self._create_missing([plan for _, plan in plans if plan]):
-            plans = [(result, self._plan_or_none(result)) for result in found]
+            plans = self._described_plans(found)
         if self.would_create:
             self._mark_created_first(plan for _, plan in plans if plan)
         self._keep_unplanned(plans)
         return BatchWrite(list(batch), plans, last_attempt)
+
+    def _described_plans(self, found: list[SceneResult]) -> list[tuple[SceneResult, TagPlan | None]]:
+        plans = [(result, self._plan_or_none(result)) for result in found]
+        if self.tag_details is not None:
+            self.tag_details.describe(plan for _, plan in plans if plan is not None)
+        return plans
 
     def _start_write(self, write: BatchWrite, submit: Callable[..., Future]) -> BatchWrite:
         """Send the batch's additions in one request (dry run: log them instead)."""
@@ -320,6 +330,11 @@ class SceneTagSync:
             if tag.details is None or tag.stashdb_id in self.tried_creating:
                 continue
             self.tried_creating.add(tag.stashdb_id)
+            if not tag.details.described:
+                log.warning("Not creating local tag %r from StashDB tag %s: StashDB did not answer for its details "
+                            "(aliases, description)", tag.name, tag.stashdb_id)
+                self.stats.tag_creations_skipped += 1
+                continue
             try:
                 creation = creator.create(tag.details)
             except StashAuthError as exc:
