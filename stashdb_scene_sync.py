@@ -128,7 +128,10 @@ class SceneTagSync:
         self.tried_creating: set[str] = set()   # StashDB tag ids syncCreateMissing has tried
         self.would_create: set[str] = set()     # ... and, in a dry run, would create
         # The unmatched tags' details serve the report and syncCreateMissing; without either, none is asked.
-        self.tag_details = TagDetails(stashdb) if report is not None or settings.create_missing else None
+        self.tag_details = None
+        if report is not None or settings.create_missing:   # gathered 40 a request, unless a tag is created now
+            self.tag_details = TagDetails(stashdb, gather=not settings.create_missing,
+                                          on_described=getattr(report, "describe_tag", None))
 
     # -- the run -----------------------------------------------------------------------
 
@@ -148,6 +151,8 @@ class SceneTagSync:
                 self.stats.deferred = len(deferred)
                 log.info("Trying the %d scenes whose requests failed once more", len(deferred))
                 self._attempt(fetcher, deferred, last_attempt=True)
+            if self.tag_details is not None:
+                self.tag_details.finish()
         except SyncAborted as exc:
             self.stats.aborted = str(exc)
             log.error("Stopping the run: %s", exc)

@@ -58,6 +58,10 @@ def three_batches_of_unmatched_tags() -> list[list[dict]]:
     return scenes
 
 
+def tag_requests(stashdb) -> list[int]:
+    return [len(ids) for kind, ids in stashdb.calls if kind == "tags"]
+
+
 def test_each_unmatched_tag_is_asked_once_across_batches_and_only_for_unmatched_tags(tmp_path):
     local, stashdb = library(three_batches_of_unmatched_tags())
     stats, described = run_with_report(local, stashdb, tmp_path)
@@ -65,15 +69,24 @@ def test_each_unmatched_tag_is_asked_once_across_batches_and_only_for_unmatched_
     asked = stashdb.asked_tag_ids()
     assert sorted(asked) == sorted({"sdb-rope", *(f"sdb-u{n}" for n in range(15))})  # each once
     assert not {"sdb-anal", "sdb-blonde"} & set(asked)
-    assert [len(ids) for kind, ids in stashdb.calls if kind == "tags"] == [6, 5, 5]  # one request a batch
+    assert tag_requests(stashdb) == [16]  # gathered: one request for the run's 16 tags
     assert described["sdb-rope"] == StashDBTag("sdb-rope", "Rope", "Tied up.", ("Shibari",), "Action")
     assert described["sdb-u7"].aliases == ("Alias 7",) and described["sdb-u7"].described
 
 
-def test_more_than_forty_new_tags_in_a_batch_take_one_request_per_forty(tmp_path):
-    local, stashdb = library([[*MATCHED, *(unmatched_tag(n) for n in range(45))]])
+def test_tags_are_asked_forty_a_request_as_soon_as_forty_wait(tmp_path):
+    scenes = [[*MATCHED, *(unmatched_tag(n) for n in range(45))]] + [[*MATCHED, unmatched_tag(45 + n)]
+                                                                     for n in range(39)]
+    local, stashdb = library(scenes + [[*MATCHED, unmatched_tag(100)]] * 10)
     run_with_report(local, stashdb, tmp_path)
-    assert [len(ids) for kind, ids in stashdb.calls if kind == "tags"] == [40, 5]
+    assert tag_requests(stashdb) == [40, 40, 5]  # batch 1 meets 84 new tags; the last 5 wait for the end
+
+
+def test_with_syncCreateMissing_a_batch_new_tags_are_asked_before_it_is_planned_again(tmp_path):
+    local, stashdb = library(three_batches_of_unmatched_tags())
+    stats, described = run_with_report(local, stashdb, tmp_path, live(create_missing=True))
+    assert tag_requests(stashdb) == [6, 5, 5]  # one request a batch that meets new tags
+    assert stats.tags_created == 16 and described["sdb-u12"].described
 
 
 def test_without_a_report_or_syncCreateMissing_no_details_are_asked():
