@@ -139,12 +139,8 @@ class RememberedStashDB:
 
     def find_tags_by_ids(self, stashdb_ids: Iterable[str]) -> list[dict | None]:
         """The details the report kept of each tag (it kept those of its unmatched tags), as
-        findTag answers them; None for a tag it did not describe."""
+        its stashdb_tags.jsonl line (which StashDBTag.from_answer reads like a findTag
+        answer); None for a tag it did not describe."""
         wanted = [str(stashdb_id) for stashdb_id in stashdb_ids]
         kept = read_stashdb_tags(self.memory.folder, set(wanted))
-        return [_as_answer(kept[i]) if i in kept and kept[i].described else None for i in wanted]
-
-
-def _as_answer(tag) -> dict:
-    return {"id": tag.stashdb_id, "name": tag.name, "description": tag.description, "aliases": list(tag.aliases),
-            "deleted": tag.deleted, "category": {"name": tag.category} if tag.category else None}
+        return [kept[i].as_dict() if i in kept and kept[i].described else None for i in wanted]

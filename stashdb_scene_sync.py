@@ -156,6 +156,8 @@ class SceneTagSync:
         except SyncAborted as exc:
             self.stats.aborted = str(exc)
             log.error("Stopping the run: %s", exc)
+            if self.tag_details is not None:
+                self.tag_details.close()
         self.stats.scenes_not_processed = self.stats.scenes_total - self.stats.scenes_processed
         self.stats.report_incomplete = getattr(self.report, "incomplete", None)
         self.progress.finish()

@@ -51,7 +51,8 @@ class StashDBTag:
 
     def as_dict(self) -> dict:
         return {"stashdb_id": self.stashdb_id, "name": self.name, "description": self.description,
-                "aliases": list(self.aliases), "category": self.category, "deleted": self.deleted, "described": self.described}
+                "aliases": list(self.aliases), "category": self.category, "deleted": self.deleted,
+                "described": self.described}
 
 
 def _text(value: Any, limit: int = MAX_TAG_TEXT_CHARS) -> str | None:

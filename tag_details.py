@@ -10,8 +10,11 @@ here with the aliased `findTag` query, 40 tags a request:
 
 - gathered (the report alone needs them): the new tags wait until 40 are pending, and the
   run's last request asks the rest, so a run sends one request per 40 distinct unmatched
-  tags. The report names each tag when it is first met and adds its details when they come
-  (`on_described`); a run killed before its end has the names of the last few only;
+  tags. The requests wait for their answers on a thread of their own, so that a slow
+  answer never holds up planning and writing; answers are taken in on the sync's thread
+  at the next batch (and all of them at the end). The report names each tag when it is
+  first met and adds its details when they come (`on_described`); a run killed or stopped
+  (SyncAborted) before its end has the names of the last few only;
 - at once (`gather=False`, syncCreateMissing: a tag is created before its scenes are
   written): the tags a batch meets for the first time, before it is planned again.
 
@@ -23,6 +26,7 @@ them (a tag without its aliases and description is not the tag StashDB has).
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable, Iterable
 
 from scene_tag_plan import TagPlan, UnmatchedTag
@@ -45,6 +49,8 @@ class TagDetails:
         self.asked_ids: set[str] = set()
         self.pending: dict[str, None] = {}     # met, not asked yet (ordered)
         self.failed_requests = 0
+        self._asking: list[Future] = []         # gathered requests waiting for their answers
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="tagManager-tag-details") if gather else None
 
     def describe(self, plans: Iterable[TagPlan]) -> None:
         """Note each plan's new unmatched tags, ask what is due, and give each plan's unmatched
@@ -54,12 +60,20 @@ class TagDetails:
             if tag.stashdb_id and tag.stashdb_id not in self.asked_ids:
                 self.pending.setdefault(tag.stashdb_id)
         self._ask(full_requests_only=self.gather)
+        self._take_answers(wait=False)
         for plan in plans:
             plan.unmatched = [self._described(tag) for tag in plan.unmatched]
 
     def finish(self) -> None:
-        """The run's end: ask for every tag still pending."""
+        """The run's end: ask for every tag still pending, and take every answer in."""
         self._ask(full_requests_only=False)
+        self._take_answers(wait=True)
+        self.close()
+
+    def close(self) -> None:
+        """Ask nothing more (a run that stops); a request under way ends on its own timeout."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _described(self, tag: UnmatchedTag) -> UnmatchedTag:
         details = self.known.get(tag.stashdb_id)
@@ -73,15 +87,29 @@ class TagDetails:
             del self.pending[stashdb_id]
         self.asked_ids.update(due)
         for chunk in chunks(due, MAX_SCENES_PER_REQUEST):
-            self._ask_chunk(list(chunk))
+            if self._pool is None:
+                self._take_answer(*self._asked(list(chunk)))
+            else:
+                self._asking.append(self._pool.submit(self._asked, list(chunk)))
 
-    def _ask_chunk(self, chunk: list[str]) -> None:
+    def _asked(self, chunk: list[str]) -> tuple[list[str], list | Exception]:
+        """These tags, and StashDB's answers for them or the exception that stopped the request."""
         try:
-            answers = self.stashdb.find_tags_by_ids(chunk)
+            return chunk, self.stashdb.find_tags_by_ids(chunk)
         except Exception as exc:  # noqa: BLE001 - a StashDBError, or anything else: no scene fails for it
+            return chunk, exc
+
+    def _take_answers(self, wait: bool) -> None:
+        """The gathered requests' answers, in the order they were asked: those in (`wait`: all)."""
+        while self._asking and (wait or self._asking[0].done()):
+            self._take_answer(*self._asking.pop(0).result())
+
+    def _take_answer(self, chunk: list[str], answers: list | Exception) -> None:
+        if isinstance(answers, Exception):
             self.failed_requests += 1
             log.warning("Could not ask StashDB for the details of %d unmatched tags (%s); the report keeps their "
-                        "names only, and syncCreateMissing does not create them", len(chunk), shorten(str(exc), 300))
+                        "names only, and syncCreateMissing does not create them", len(chunk),
+                        shorten(str(answers), 300))
             return
         for stashdb_id, answer in zip(chunk, answers):
             tag = StashDBTag.from_answer(answer) if isinstance(answer, dict) else None

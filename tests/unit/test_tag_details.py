@@ -123,3 +123,30 @@ def test_a_tag_stashdb_no_longer_knows_keeps_its_name(tmp_path):
     stats, described = run_with_report(local, stashdb, tmp_path)
     assert stats.count(Outcome.UPDATED) == 1
     assert described == {"sdb-rope": StashDBTag("sdb-rope", "Rope", described=False)}
+
+
+def test_a_slow_details_answer_holds_up_no_write(tmp_path):
+    """Gathered requests wait for their answers on their own thread: here the first one is
+    answered only once the second batch is written, which a request waited for on the
+    sync's own thread would never let happen."""
+    import threading
+
+    scenes = [[*MATCHED, *(unmatched_tag(n) for n in range(45))]] + [[*MATCHED]] * 49
+    local, stashdb = library(scenes)
+    second_batch_written, answer_waited = threading.Event(), []
+    real_find_tags, real_write = stashdb.find_tags_by_ids, local.add_tags_to_scenes
+
+    def slow_find_tags(ids):
+        answer_waited.append(second_batch_written.wait(timeout=5))
+        return real_find_tags(ids)
+
+    def write(additions):
+        written = real_write(additions)
+        if len(local.write_requests) == 2:
+            second_batch_written.set()
+        return written
+
+    stashdb.find_tags_by_ids, local.add_tags_to_scenes = slow_find_tags, write
+    stats, described = run_with_report(local, stashdb, tmp_path)
+    assert stats.count(Outcome.UPDATED) == 50 and answer_waited[0] is True
+    assert len(described) == 45 and all(tag.described for tag in described.values())
