@@ -42,7 +42,7 @@ from typing import Iterator
 
 import requests
 from graphql import OperationDefinitionNode, parse, print_ast
-from graphql.language import DocumentNode, FragmentDefinitionNode, FragmentSpreadNode, visit, Visitor
+from graphql.language import FragmentDefinitionNode, FragmentSpreadNode, Visitor, visit
 
 from stashdb_api import (
     FIND_SCENES_BY_FINGERPRINTS_QUERY,
