@@ -22,6 +22,9 @@ giving about 2,190 StashDB scenes). Then, on that one server:
 3. `--rate-run`: the sync once more at the plugin's own 2 requests a second; wall ÷ floor
    (floor: the requests it sent ÷ 2 per second).
 
+The server's idle CPU (20 s with nothing asked) is printed too: it is inside every figure
+taken over a run, most of all the 2-requests-a-second one.
+
 Prints one JSON line per measurement and the tables docs/stashbox.md shows.
 """
 from __future__ import annotations
@@ -235,8 +238,10 @@ def send_all(session: requests.Session, server: RealStashBox, shape: Shape, cpu:
 
 # -- the whole sync -----------------------------------------------------------------------
 
-def run_sync(plugin_root: Path, library, server: RealStashBox, cpu: ServerCPU, rate: float) -> dict:
-    """The plugin's sync (with its report) against the seeded server; the server's CPU over it."""
+def run_sync(plugin_root: Path, library, server: RealStashBox, cpu: ServerCPU, rate: float,
+             in_flight: int | None = None) -> dict:
+    """The plugin's sync (with its report) against the seeded server; the server's CPU over it.
+    `in_flight`: StashDB requests waiting for answers at once (default: the sync's own, 5)."""
     report_dir = Path(tempfile.mkdtemp(prefix="tagmanager-cost-report-"))
     try:
         with StashSimulator(library.local_tags, library.local_scenes,
@@ -245,7 +250,8 @@ def run_sync(plugin_root: Path, library, server: RealStashBox, cpu: ServerCPU, r
             driver = subprocess.run(
                 [sys.executable, "-m", "bench.sync_driver", "--plugin-root", str(plugin_root),
                  "--stash-url", stash.url, "--stashdb-url", server.url, "--stashdb-api-key", server.api_key,
-                 "--rate", str(rate), "--report-dir", str(report_dir)],
+                 "--rate", str(rate), "--report-dir", str(report_dir),
+                 *(["--requests-in-flight", str(in_flight)] if in_flight else [])],
                 cwd=REPO_ROOT, capture_output=True, text=True, timeout=3600, check=False)
             server_cpu = cpu.seconds() - started
     finally:
@@ -262,6 +268,14 @@ def run_sync(plugin_root: Path, library, server: RealStashBox, cpu: ServerCPU, r
             "wall_over_floor": round(result["wall_seconds"] / (result["stashdb_requests"] / rate), 3),
             "updated": stats["outcomes"]["updated"], "errors": stats["outcomes"]["error"],
             "found_by_fingerprint": stats["found_by_fingerprint"], "found_by_id": stats["found_by_id"]}
+
+
+def idle_cpu_ms_per_second(cpu: ServerCPU, seconds: float = 20.0) -> float:
+    """What the server spends doing nothing asked (PostgreSQL's background processes, Go's
+    runtime): counted in every figure over a run, most in the slow rate-limited one."""
+    started = cpu.seconds()
+    time.sleep(seconds)
+    return round((cpu.seconds() - started) * 1000 / seconds, 2)
 
 
 # -- running it ---------------------------------------------------------------------------
@@ -324,11 +338,15 @@ def measure(options, server: RealStashBox, cpu: ServerCPU, library) -> None:
                           "cpu_ms_per_item": [round(v, 4) for v in shape.cpu_per_item_ms],
                           "answer_ms_min": round(min(shape.answer_ms), 2),
                           "answer_ms_median": round(statistics.median(shape.answer_ms), 2)}), flush=True)
-    roots = [("this checkout", REPO_ROOT)] + ([("before", options.before_root.resolve())] if options.before_root else [])
-    syncs: dict[str, list[dict]] = {name: [] for name, _ in roots}
+    idle = idle_cpu_ms_per_second(cpu)
+    print(json.dumps({"idle_server_cpu_ms_per_second": idle}), flush=True)
+    roots = [("this checkout", REPO_ROOT, None), ("this checkout, 1 request in flight", REPO_ROOT, 1)]
+    if options.before_root:
+        roots.append(("before", options.before_root.resolve(), None))
+    syncs: dict[str, list[dict]] = {name: [] for name, _, _ in roots}
     for _ in range(options.sync_rounds):
-        for name, root in roots:
-            syncs[name].append(run_sync(root, library, server, cpu, rate=1000.0))
+        for name, root, in_flight in roots:
+            syncs[name].append(run_sync(root, library, server, cpu, rate=1000.0, in_flight=in_flight))
             print(json.dumps({"sync": name, **syncs[name][-1]}), flush=True)
     tagger = shapes[-1]
     print_shapes(shapes)
