@@ -46,8 +46,9 @@ class Profile:
 REALISTIC_STASHDB = Latency(per_request=0.15, per_root_field=0.005)
 # A real stash-box's own answer times per request kind (bench/stashbox_cost.py, pooled, the
 # stash-box tier's 2,192-scene seed, on loopback; medians of 240-265 requests of each kind,
-# 2026-12-02): 40 fingerprint lists 40 ms, 40 aliased findScene 65 ms, 40 aliased findTag
-# 22 ms. bench/latency_sweep.py adds the time the answer spends on its way on top.
+# 2026-12-02, the first of two runs; the second gave 38, 43 and 19 ms): 40 fingerprint lists
+# 40 ms, 40 aliased findScene 65 ms, 40 aliased findTag 22 ms. bench/latency_sweep.py adds
+# the time the answer spends on its way on top.
 STASHBOX_ANSWER_TIMES = Latency(by_root_field=(("findScenesBySceneFingerprints", 0.040),
                                                ("findScene", 0.065 / 40), ("findTag", 0.022 / 40)))
 REALISTIC_STASH = Latency(per_request=0.002, per_root_field=0.0012, per_listed_id=0.001,
