@@ -14,6 +14,8 @@
   alias gain their StashIDs (a preview unless dry_run is false; tag_pinning.py);
 - `rematch_candidates` {report?}: the scenes of the last whole-library run that can gain tags
   resolved since, for the page's re-match button (rematch_offer.py);
+- `refresh_plan` {}: whether the refresh task can stand in for the full sync now, from which
+  report and counting changes since when, or why not (scene_refresh.py; reads no memory);
 - `run_mode` {}: whether the sync task would run dry or live, and why (tag_manager.py
   answers it from the settings alone: it needs no stash-box).
 
@@ -24,6 +26,7 @@ The three write operations run one at a time (`operation_lock`, in the plugin's 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -39,6 +42,7 @@ from tag_pinning import pin_matches
 from tag_resolution import (GLOBAL_PATTERNS_NOTE, SKIPPED, ResolutionError, TagCreation, TagCreator,
                             exclude_tag, link_tag)
 from rematch_offer import rematch_candidates
+from scene_refresh import refresh_availability
 from run_undo import UNDO_LABEL, UndoRefused, undo_run
 from unmatched_listing import MAX_PAGE_SIZE, tag_scenes, unmatched_tags
 
@@ -48,6 +52,7 @@ UNMATCHED_TAGS, LINK_TAG, CREATE_TAGS, EXCLUDE_TAG = "unmatched_tags", "link_tag
 RUN_MODE, TAG_SCENES, UNDO_RUN, LIST_RUNS, PIN_MATCHES = (
     "run_mode", "tag_scenes", "undo_run", "list_runs", "pin_matches")
 REMATCH_CANDIDATES = "rematch_candidates"
+REFRESH_PLAN = "refresh_plan"
 MAX_RUNS_LISTED = 50
 OPERATION_ARGS = {  # mode -> (required, optional)
     UNMATCHED_TAGS: ((), ("report", "offset", "limit", "text", "category")),
@@ -60,6 +65,7 @@ OPERATION_ARGS = {  # mode -> (required, optional)
     LIST_RUNS: ((), ()),
     PIN_MATCHES: ((), ("report", "dry_run")),
     REMATCH_CANDIDATES: ((), ("report",)),
+    REFRESH_PLAN: ((), ()),
 }
 OPERATION_MODES = tuple(OPERATION_ARGS)
 WRITE_MODES = (LINK_TAG, CREATE_TAGS, EXCLUDE_TAG, UNDO_RUN, PIN_MATCHES)   # one at a time, under the operation lock
@@ -247,9 +253,15 @@ def _run_row(folder, undone_by: str | None) -> dict:
             "source_report": folder.run.get("source_report"), "undone_by": undone_by}
 
 
+def refresh_plan(args: dict, context: OperationContext) -> dict:
+    """Whether the refresh task can stand in for the full sync now, from which report and
+    since when; or why not (the page makes the refresh its first action only when it can)."""
+    return refresh_availability(context.report_dir, context.endpoint, time.time())
+
+
 _OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, TAG_SCENES: tag_scenes, LINK_TAG: link, CREATE_TAGS: create,
                EXCLUDE_TAG: exclude, UNDO_RUN: undo, LIST_RUNS: list_runs, PIN_MATCHES: pin,
-               REMATCH_CANDIDATES: rematch_candidates}
+               REMATCH_CANDIDATES: rematch_candidates, REFRESH_PLAN: refresh_plan}
 
 
 # -- StashDB tag details: the report first, StashDB for the rest ----------------------

@@ -21,6 +21,7 @@ from run_report import MAX_VOCABULARY, STASHDB_TAGS_FIELD, VOCABULARY_FILE
 log = logging.getLogger("tagManager.memory")
 
 REMATCH_LABEL = "rematch"
+GONE_OUTCOMES = ("stale_stash_id", "not_found")   # sync_stats.Outcome.STALE, NOT_FOUND: StashDB keeps them so
 
 
 @dataclass
@@ -33,6 +34,8 @@ class ReportMemory:
     tags_by_stashdb_scene: dict[str, tuple[int, ...]] = field(default_factory=dict)
     scene_ids: list[str] = field(default_factory=list)
     stashdb_scene_of: dict[str, str] = field(default_factory=dict)       # local scene id -> StashDB scene id
+    gone_scenes: dict[str, str] = field(default_factory=dict)            # StashDB id -> deleted or unknown outcome
+    gone_scene_of: dict[str, str] = field(default_factory=dict)          # local scene id -> such a StashDB id
 
     def stashdb_scene(self, stashdb_id: str, only_tags: frozenset[str] | None = None) -> dict | None:
         """The StashDB scene as the sync's fetcher would have received it (id, tags); with
@@ -81,6 +84,7 @@ def read_memory(folder: ReportFolder) -> ReportMemory:
     for scene_id, row in distinct_scene_rows(folder):
         numbers = remembered_numbers(row)
         if numbers is None:
+            remember_gone(memory, scene_id, row)
             continue
         stashdb_id = row["stashdb_id"]
         memory.tags_by_stashdb_scene[stashdb_id] = numbers
@@ -90,6 +94,14 @@ def read_memory(folder: ReportFolder) -> ReportMemory:
         log.warning("Report %s remembers scenes but not their tags' names (%s unreadable)", folder.name,
                     VOCABULARY_FILE)
     return memory
+
+
+def remember_gone(memory: ReportMemory, scene_id: str, row: dict) -> None:
+    """A scene whose StashDB scene was deleted or unknown: stash-box never restores a deleted
+    scene nor makes an unknown id known, so a refresh need not ask again."""
+    if row.get("outcome") in GONE_OUTCOMES and isinstance(row.get("stashdb_id"), str):
+        memory.gone_scenes[row["stashdb_id"]] = row["outcome"]
+        memory.gone_scene_of[scene_id] = row["stashdb_id"]
 
 
 def remembered_numbers(row: dict) -> tuple[int, ...] | None:
@@ -138,9 +150,13 @@ class RememberedStashDB:
         return [self.memory.stashdb_scene(str(stashdb_id), self.only_tags) for stashdb_id in stashdb_ids]
 
     def find_tags_by_ids(self, stashdb_ids: Iterable[str]) -> list[dict | None]:
-        """The details the report kept of each tag (it kept those of its unmatched tags), as
-        its stashdb_tags.jsonl line (which StashDBTag.from_answer reads like a findTag
-        answer); None for a tag it did not describe."""
-        wanted = [str(stashdb_id) for stashdb_id in stashdb_ids]
-        kept = read_stashdb_tags(self.memory.folder, set(wanted))
-        return [kept[i].as_dict() if i in kept and kept[i].described else None for i in wanted]
+        return remembered_tag_details(self.memory.folder, stashdb_ids)
+
+
+def remembered_tag_details(folder: ReportFolder, stashdb_ids: Iterable[str]) -> list[dict | None]:
+    """Per id, the details the report kept of that tag (it kept those of its unmatched tags),
+    as its stashdb_tags.jsonl line (which StashDBTag.from_answer reads like a findTag
+    answer); None for a tag it did not describe."""
+    wanted = [str(stashdb_id) for stashdb_id in stashdb_ids]
+    kept = read_stashdb_tags(folder, set(wanted))
+    return [kept[i].as_dict() if i in kept and kept[i].described else None for i in wanted]

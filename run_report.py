@@ -8,7 +8,8 @@ complete JSON array at every flush:
 - `unmatched_tags.csv`: StashDB tag names with no local match, with scene counts and
   StashDB tag ids, most frequent first — the list to create or link;
 - `summary.json`: the run's summary, with the time it finished;
-- `run.json` (written first): the endpoint, dry run or not, targeted or not, start time;
+- `run.json` (written first): the endpoint, dry run or not, targeted or not, start time
+  (a refresh's: the moment its paging of StashDB's changes began);
 - `stashdb_tags.jsonl`: one line per StashDB tag no local tag matched, written when it is
   first met (its id and name, `described` false, unless its details were already asked),
   and one more with its description, aliases and category when they come (tag_details.py
@@ -71,7 +72,7 @@ class RunReport:
         folder = _unused_folder(parent / f"{time.strftime('%Y%m%d-%H%M%S')}-{label}")
         folder.mkdir(parents=True)
         self.folder = folder
-        self._write_json(folder / RUN_FILE, {**run_info, "started_at": now_iso(), "started_epoch": time.time()})
+        self._write_json(folder / RUN_FILE, {"started_at": now_iso(), "started_epoch": time.time(), **run_info})
         self._csv_file = open(folder / "scenes.csv", "wb")
         self._json_file = open(folder / SCENES_JSON_FILE, "wb")
         self._tags_file = open(folder / STASHDB_TAGS_FILE, "wb")

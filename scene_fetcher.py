@@ -165,7 +165,7 @@ class SceneFetcher:
     def _ask_by_fingerprints(self, batch_ids: Sequence[str], pool: Executor) -> _Ask:
         """Read the batch, and ask StashDB who its scenes are by their fingerprints."""
         ready, scenes = self._read_scenes(batch_ids)
-        queries = [fingerprint_queries_from_files(scene.get("files")) for scene in scenes]
+        queries = [self._fingerprints_to_send(scene) for scene in scenes]
         ready += [_pass_two(scene) for scene, query in zip(scenes, queries) if not query]
         asked = [(scene, query) for scene, query in zip(scenes, queries) if query]
         if not asked:
@@ -174,6 +174,14 @@ class SceneFetcher:
         return _Ask([scene["id"] for scene, _ in asked], ready, future,
                     lambda answer: self._fingerprint_results([scene for scene, _ in asked], answer),
                     by_fingerprints=True)
+
+    def _fingerprints_to_send(self, scene: dict) -> list[dict]:
+        """The scene's fingerprints; none for a scene a refresh answers from its memory
+        (scene_refresh.RefreshingStashDB), which then goes straight to the by-id pass."""
+        from_memory = getattr(self.stashdb, "answers_from_memory", None)
+        if from_memory is not None and from_memory(first_stash_id(scene, self.endpoint)):
+            return []
+        return fingerprint_queries_from_files(scene.get("files"))
 
     def _fingerprint_results(self, scenes: list[dict], answer) -> Batch:
         """Found: the live scene the StashID names; anything else is left to pass 2."""

@@ -125,6 +125,8 @@ _OPERATION_WORDS = {
     FIND_SCENES_BY_FINGERPRINTS_OPERATION: "a scene lookup by fingerprints",
     FIND_SCENES_BY_IDS_OPERATION: "a scene lookup by id",
     FIND_TAGS_BY_IDS_OPERATION: "a tag lookup by id",
+    "TagManagerChangedScenes": "the changed-scenes lookup",   # stashdb_changes.py
+    "TagManagerLiveTags": "the tag list",                      # stashdb_changes.py
 }
 
 
@@ -437,6 +439,13 @@ class StashDBClient:
             answers.extend(self._find_by_fingerprints_chunk(chunk))
         sent_answers = iter(answers)
         return [next(sent_answers) if batch else [] for batch in batches]
+
+    def query_data(self, operation: str, query: str, variables: dict) -> dict:
+        """Another module's query (stashdb_changes.py) through this client's machinery: its
+        `data`; errors beside data are logged, as for the queries here."""
+        answer = self._execute(operation, query, variables)
+        self._log_ignored_errors(operation, answer)
+        return answer.data
 
     # ---- per-operation answer handling
 

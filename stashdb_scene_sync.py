@@ -60,6 +60,7 @@ class SyncSettings:
     requests_in_flight: int = MAX_REQUESTS_IN_FLIGHT         # StashDB requests waiting for answers at once
     create_missing: bool = False                             # syncCreateMissing: create unmatched tags
     skip_organized: bool = False                             # syncSkipOrganized: leave organized scenes alone
+    order_scenes: Callable[[list[str]], list[str]] | None = None  # a refresh: the scenes it asks about first
 
 
 class Progress:
@@ -208,6 +209,8 @@ class SceneTagSync:
         if not scene_ids:
             raise SyncAborted(no_scenes_for_endpoint(endpoint, self.local.stash_id_endpoint_counts()))
         scene_ids = self._targeted(scene_ids)
+        if self.settings.order_scenes is not None:
+            scene_ids = self.settings.order_scenes(scene_ids)
         self.stats.scenes_total = len(scene_ids)
         cap = self.settings.dry_run_scene_limit
         if self.settings.dry_run and cap is not None and len(scene_ids) > cap:

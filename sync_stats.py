@@ -82,6 +82,7 @@ class SyncStats:
     tag_creations_skipped: int = 0     # ... that could not be created (see the log for why)
     aborted: str | None = None
     report_incomplete: str | None = None
+    refresh: dict | None = None        # a refresh's own figures (scene_refresh.RefreshingStashDB.summary)
 
     def count(self, outcome: Outcome) -> int:
         return self.outcomes[outcome]
@@ -146,6 +147,7 @@ class SyncStats:
             ],
             "aborted": self.aborted,
             "report_incomplete": self.report_incomplete,
+            **({"refresh": self.refresh} if self.refresh is not None else {}),
         }
 
 

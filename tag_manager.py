@@ -58,11 +58,15 @@ log = logging.getLogger("tagManager")
 
 MODE_SYNC_SCENE_TAGS = "sync_scene_tags"
 MODE_REMATCH_SCENE_TAGS = "rematch_scene_tags"
+MODE_REFRESH_SCENE_TAGS = "refresh_scene_tags"
 MODE_FOLLOW_TAG_CHANGE = "follow_tag_change"   # the Tag.*.Post hooks (tag_change_hook.py)
 REMATCH_TASK_NAME = "Re-match scenes from the last sync (no StashDB requests)"   # as in tagManager.yml
+SYNC_TASK_NAME = "Sync Scene Tags from StashDB"
+REFRESH_TASK_NAME = "Refresh scene tags from StashDB (changes since the last sync)"
 TASK_ARGS = {  # the tasks' arguments, besides `mode`
     MODE_SYNC_SCENE_TAGS: ("scene_ids", "limit", "full_dry_run"),
     MODE_REMATCH_SCENE_TAGS: ("scene_ids", "report", "stashdb_tag_ids"),
+    MODE_REFRESH_SCENE_TAGS: (),   # always the whole library: its report is the next refresh's memory
 }
 EXIT_OK, EXIT_STOPPED, EXIT_SCENE_ERRORS = 0, 1, 2
 EXIT_USAGE = 2   # no command given (argparse uses 2 for its refusals too)
@@ -84,6 +88,7 @@ class Overrides:
     rematch: bool = False           # answer from a past run's report instead of asking StashDB
     rematch_report: str | None = None   # that report's name (None: the newest whole-library run)
     rematch_stashdb_tag_ids: tuple[str, ...] = ()   # only scenes carrying these StashDB tags, only these tags
+    refresh: bool = False           # ask StashDB only about what changed since the last whole-library report
 
 
 def overrides_from_task_args(mode: str, args: Mapping[str, Any], connection: Mapping[str, Any]) -> Overrides:
@@ -95,12 +100,13 @@ def overrides_from_task_args(mode: str, args: Mapping[str, Any], connection: Map
     unknown = sorted(set(args) - {"mode", *TASK_ARGS[mode]})
     if unknown:
         raise ConfigError(f"{mode}: unknown argument(s) {', '.join(map(repr, unknown))}; "
-                          f"it takes {', '.join(TASK_ARGS[mode])}")
+                          f"it takes {', '.join(TASK_ARGS[mode]) or 'none'}")
     full = "full_dry_run" in args and boolean_value("full_dry_run", args["full_dry_run"])
     return Overrides(dry_run=True if full else None,
                      scene_ids=parse_scene_ids(args["scene_ids"]) if "scene_ids" in args else (),
                      limit=parse_limit(args["limit"]) if "limit" in args else None, full_dry_run=full,
                      report_dir=plugin_report_dir(connection), rematch=mode == MODE_REMATCH_SCENE_TAGS,
+                     refresh=mode == MODE_REFRESH_SCENE_TAGS,
                      rematch_report=report_name("report", args["report"]) if "report" in args else None,
                      rematch_stashdb_tag_ids=tuple(stashdb_id_list("stashdb_tag_ids", args["stashdb_tag_ids"]))
                      if "stashdb_tag_ids" in args else ())
@@ -330,8 +336,8 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
              on_progress: Callable[[float], None]):
     from stashdb_scene_sync import DRY_RUN_SCENE_LIMIT, SyncSettings
 
-    log.info("tagManager %s: %s", PLUGIN_VERSION, "Re-match scenes from the last sync (no StashDB requests)"
-             if overrides.rematch else "Sync Scene Tags from StashDB")
+    log.info("tagManager %s: %s", PLUGIN_VERSION, REMATCH_TASK_NAME if overrides.rematch else REFRESH_TASK_NAME
+             if overrides.refresh else SYNC_TASK_NAME)
     local, configuration, general = configured_local_stash(connection, redactor)
     settings = plugin_settings(configuration)
     box = resolve_stash_box(general.get("stashBoxes"), settings, overrides)
@@ -344,22 +350,55 @@ def run_sync(connection: dict, overrides: Overrides, redactor: SecretRedactor,
         log.info("[DRY RUN] Full dry-run report: every scene is previewed and nothing is written; this "
                  "sends the same StashDB requests as a live run, so it takes as long")
 
+    memory = refresh = None   # a re-match's report; a refresh's plan (scene_refresh.RefreshPlan)
     if overrides.rematch:
         stashdb, scene_ids = remembered_stashdb(overrides, box.endpoint)
+        memory = stashdb.memory
         if create_missing:
             log.info("syncCreateMissing does not apply to a re-match (the report keeps no tag details): "
                      "create tags from tagManager's page first")
             create_missing = False
+    elif overrides.refresh:
+        stashdb, refresh = refreshing_stashdb(local, box, overrides, dry_run)
+        scene_ids = ()
     else:
         stashdb, scene_ids = connected_stashdb(box), overrides.scene_ids
     sync_settings = SyncSettings(
         endpoint=box.endpoint, dry_run=dry_run, exclude_patterns=exclude_patterns(configuration),
         create_missing=create_missing, skip_organized=skip_organized,
-        dry_run_scene_limit=None if overrides.full_dry_run else DRY_RUN_SCENE_LIMIT,
-        scene_ids=scene_ids, limit=overrides.limit,
+        dry_run_scene_limit=None if overrides.full_dry_run or refresh else DRY_RUN_SCENE_LIMIT,
+        scene_ids=scene_ids, limit=overrides.limit, order_scenes=refresh.asked_first if refresh else None,
         session_age_seconds=login_session_age(general, connection))
-    return sync_with_report(local, stashdb, sync_settings, on_progress, overrides, redactor,
-                            getattr(stashdb, "memory", None))
+    return sync_with_report(local, stashdb, sync_settings, on_progress, overrides, redactor, memory, refresh)
+
+
+def refreshing_stashdb(local, box: StashBox, overrides: Overrides, dry_run: bool):
+    """A refresh's StashDB (the client, answering unchanged scenes from the last whole-library
+    report) and its plan. When a refresh cannot stand in for the full sync, a live run says
+    why and gets the plain client and no plan (the full sync); a dry run refuses, having
+    asked about no scene."""
+    import time
+
+    from scene_refresh import FullRunNeeded, RefreshingStashDB, log_plan, memory_for_refresh, plan_refresh
+    from stashdb_api import StashDBError
+
+    client = None
+    try:
+        memory = memory_for_refresh(overrides.report_dir or Path("."), box.endpoint, time.time())
+        log.info("Refreshing from report %s (%d scenes remembered)", memory.folder.name, len(memory.scene_ids))
+        client = connected_stashdb(box)
+        plan = plan_refresh(client, memory, local.scene_ids_with_stash_id(box.endpoint))
+    except StashDBError as exc:   # the paging or the tag list failed after its retries: StashDB is not usable
+        raise ConfigError(f"{MODE_REFRESH_SCENE_TAGS}: {exc}; nothing was written, run the task again later") from None
+    except FullRunNeeded as exc:
+        if dry_run:
+            raise ConfigError(f"{MODE_REFRESH_SCENE_TAGS}: a refresh cannot stand in for the full sync: {exc}. "
+                              f"Nothing was written and no scene was asked about; run \"{SYNC_TASK_NAME}\" (its "
+                              "full dry run report previews every scene) instead") from None
+        log.warning("A refresh cannot stand in for the full sync: %s. Running the full sync instead.", exc)
+        return client or connected_stashdb(box), None
+    log_plan(plan)
+    return RefreshingStashDB(client, plan), plan
 
 
 def connected_stashdb(box: StashBox):
@@ -418,17 +457,21 @@ def login_session_age(general: Mapping[str, Any], connection: Mapping[str, Any])
 
 
 def sync_with_report(local, stashdb, settings, on_progress, overrides: Overrides, redactor: SecretRedactor,
-                     memory=None):
+                     memory=None, refresh=None):
     """The sync, with a report folder when `overrides.report_dir` is set. The report never stops it."""
     from run_report import RunReport
+    from scene_refresh import summary_line
     from stashdb_scene_sync import sync_scene_tags
 
     report = None
     if overrides.report_dir is not None:
-        report = RunReport(overrides.report_dir, label=report_label(settings, memory), redact=redactor.redact,
-                           run_info=run_info(settings, overrides, memory))
+        report = RunReport(overrides.report_dir, label=report_label(settings, memory, refresh),
+                           redact=redactor.redact, run_info=run_info(settings, overrides, memory, refresh))
     try:
         stats = sync_scene_tags(local, stashdb, settings, on_progress, report)
+        if refresh is not None:
+            stats.refresh = stashdb.summary()
+            log.info("%s", summary_line(stats.refresh))
     finally:
         if report is not None:
             report.close()
@@ -445,14 +488,15 @@ def sync_with_report(local, stashdb, settings, on_progress, overrides: Overrides
     return stats
 
 
-def report_label(settings, memory) -> str:
+def report_label(settings, memory, refresh=None) -> str:
     """The report folder's name after its start time: what ran, and whether it wrote."""
-    if memory is not None:
-        return "rematch-dry-run" if settings.dry_run else "rematch"
+    if memory is not None or refresh is not None:
+        kind = "rematch" if memory is not None else "refresh"
+        return f"{kind}-dry-run" if settings.dry_run else kind
     return "dry-run" if settings.dry_run else "sync"
 
 
-def run_info(settings, overrides: Overrides, memory) -> dict:
+def run_info(settings, overrides: Overrides, memory, refresh=None) -> dict:
     """run.json: what a later reader needs to know of this run. `covers_library`: StashDB
     was asked about every scene (report_memory.covers_library)."""
     targeted = bool(settings.scene_ids or settings.limit)
@@ -460,6 +504,12 @@ def run_info(settings, overrides: Overrides, memory) -> dict:
             "kind": "sync", "covers_library": not targeted and (not settings.dry_run or overrides.full_dry_run)}
     if memory is not None:  # a re-match repeats an older memory, for the scenes it covers
         info.update(kind="rematch", targeted=True, covers_library=False, source_report=memory.folder.name)
+    if refresh is not None:  # a whole-library memory again; changes are counted from when its paging began
+        from scene_refresh import iso_time
+
+        info.update(kind="refresh", covers_library=True, source_report=refresh.memory.folder.name,
+                    changed_since=iso_time(refresh.since), started_epoch=refresh.paging_started,
+                    started_at=iso_time(refresh.paging_started))
     return info
 
 

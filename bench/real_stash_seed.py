@@ -33,16 +33,16 @@ import json
 import shutil
 import sys
 import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+from tests.e2e.stash_import import METADATA_IMPORT, import_exact_library, stash_id_documents, write_import_folder
 from tests.e2e.stash_jobs import DONE_STATUSES, find_job, scan
 from tests.e2e.stash_seed import create_scenes, create_tags
 from tests.e2e.stash_server import RealStash, StashServerError, find_stash_binary, free_loopback_ports
-from tests.simulators.library import DEFAULT_ENDPOINT, Library, generate_library
-from tests.simulators.records import PHASH, LocalTag
+from tests.simulators.library import Library, generate_library
+from tests.simulators.records import LocalTag
 
 FINGERPRINTS_UNKNOWN_SHARE = 0.24     # the same 30 % fallback share as bench/run_bench.py
 TAG_TARGET = 2_000                    # local tags in Stash, padding included
@@ -50,9 +50,7 @@ DEFAULT_WORK_ROOT = Path("/tmp/tagmanager-bench")
 IMPORT_TIMEOUT_SECONDS = 3 * 3600.0
 START_TIMEOUT_SECONDS = 300.0         # a 100,000-scene database takes longer to open
 LOG_LEVEL = "Info"                    # Stash's default; Debug logging would add to its cost
-BASE_TIME = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
-METADATA_IMPORT = "mutation BenchMetadataImport { metadataImport }"
 COUNTS_QUERY = """
 query BenchCounts($scene_filter: SceneFilterType, $none: FindFilterType) {
   all: findScenes(filter: $none) { count }
@@ -90,106 +88,14 @@ def stash_config_extra() -> dict[str, Any]:
     return {"loglevel": LOG_LEVEL}
 
 
-# -- the import folder ------------------------------------------------------------------
-
-def _time(offset_seconds: int) -> str:
-    return (BASE_TIME + timedelta(seconds=offset_seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _write(path: Path, document: dict) -> None:
-    path.write_text(json.dumps(document, separators=(",", ":")), encoding="utf-8")
-
-
-def _stash_ids(links: Iterable, endpoint: str) -> list[dict]:
-    return [{"stash_id": link.stash_id, "endpoint": endpoint if link.endpoint == DEFAULT_ENDPOINT else link.endpoint,
-             "updated_at": link.updated_at} for link in links]
-
-
-def _fingerprint(fingerprint) -> dict:
-    if fingerprint.type == "phash":
-        return {"type": "phash", "fingerprint": phash_import_number(fingerprint.value)}
-    return {"type": fingerprint.type, "fingerprint": fingerprint.value}
-
-
-def phash_import_number(hex_value: str) -> int:
-    """A phash as Stash stores it: the 64 bits as a signed integer (GraphQL shows it as
-    hex of the unsigned value, as a scan's phash)."""
-    value = int(hex_value, 16)
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def import_exact(hex_value: str) -> str:
-    """The phash with its signed decimal cut to 15 significant digits, so that Stash's
-    import keeps it exactly. Stash's JSON import decodes numbers as float64 and the value
-    reaches SQLite as float64's shortest decimal text (16-17 digits), which SQLite stores
-    as that INTEGER: 0x310a12a681fa2a00 came back as 0x310a12a681fa2970. Fifteen digits
-    survive both steps, and the phash is stored as an INTEGER, as a scan stores it
-    (given as hex text instead, it would be stored as TEXT)."""
-    signed = phash_import_number(hex_value)
-    digits = len(str(abs(signed)))
-    if digits > 15:
-        unit = 10 ** (digits - 15)
-        signed = (abs(signed) // unit * unit) * (1 if signed >= 0 else -1)
-    return format(signed & ((1 << 64) - 1), "x")
-
-
 def bench_library(scenes: int, seed: int) -> Library:
     """The generated library with every phash cut to what Stash's import keeps, on both sides alike."""
-    library = generate_library(scenes, seed, fallback_share=FINGERPRINTS_UNKNOWN_SHARE)
-
-    def local(fp):
-        return replace(fp, value=import_exact(fp.value)) if fp.type == PHASH else fp
-
-    def remote(fp):
-        return replace(fp, hash=import_exact(fp.hash)) if fp.algorithm == "PHASH" else fp
-
-    library.local_scenes = [
-        replace(scene, files=tuple(replace(file, fingerprints=tuple(local(fp) for fp in file.fingerprints))
-                                   for file in scene.files))
-        for scene in library.local_scenes]
-    library.stashdb_scenes = [replace(scene, fingerprints=tuple(remote(fp) for fp in scene.fingerprints))
-                              for scene in library.stashdb_scenes]
-    return library
+    return import_exact_library(generate_library(scenes, seed, fallback_share=FINGERPRINTS_UNKNOWN_SHARE))
 
 
-def write_import_folder(library: Library, metadata: Path, endpoint: str) -> dict[str, int]:
-    """Stash's metadata layout for `library`: tags/, files/ and scenes/. File names sort
-    in library order, so Stash's ids equal the library's (a fresh database counts from 1)."""
-    for sub in ("tags", "files", "scenes"):
-        folder = metadata / sub
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-    tags = list(library.local_tags) + padding_tags(library)
-    names = {tag.id: tag.name for tag in tags}
-    for tag in tags:
-        document: dict[str, Any] = {"name": tag.name, "created_at": _time(0), "updated_at": _time(0)}
-        if tag.sort_name:
-            document["sort_name"] = tag.sort_name
-        if tag.aliases:
-            document["aliases"] = list(tag.aliases)
-        if tag.stash_ids:
-            document["stash_ids"] = _stash_ids(tag.stash_ids, endpoint)
-        _write(metadata / "tags" / f"tag-{tag.id:06d}.json", document)
-    files = 0
-    for scene in library.local_scenes:
-        stamp = _time(scene.id)
-        for file in scene.files:
-            _write(metadata / "files" / f"file-{file.id:07d}.json", {
-                "type": "video", "path": file.path, "mod_time": stamp, "created_at": stamp, "updated_at": stamp,
-                "size": 1_000_000_000 + file.id, "fingerprints": [_fingerprint(fp) for fp in file.fingerprints],
-                "format": "mp4", "width": 1920, "height": 1080, "duration": 1800.0, "video_codec": "h264",
-                "audio_codec": "aac", "frame_rate": 29.97, "bitrate": 4_000_000,
-            })
-            files += 1
-        document = {"title": scene.title, "files": [file.path for file in scene.files],
-                    "created_at": stamp, "updated_at": stamp}
-        if scene.tag_ids:
-            document["tags"] = [names[tag_id] for tag_id in scene.tag_ids]
-        if scene.stash_ids:
-            document["stash_ids"] = _stash_ids(scene.stash_ids, endpoint)
-        _write(metadata / "scenes" / f"scene-{scene.id:07d}.json", document)
-    return {"tags": len(tags), "files": files, "scenes": len(library.local_scenes)}
+def write_bench_import_folder(library: Library, metadata: Path, endpoint: str) -> dict[str, int]:
+    """Stash's import folder for the library (tests/e2e/stash_import.py), padding tags after its own."""
+    return write_import_folder(library, metadata, endpoint, extra_tags=padding_tags(library))
 
 
 # -- snapshots --------------------------------------------------------------------------
@@ -268,7 +174,7 @@ def seed_snapshot(work_root: Path, scenes: int, seed: int, force: bool = False) 
         shutil.rmtree(work_dir)
     load_before = load_average()
     started = time.perf_counter()
-    written = write_import_folder(library, work_dir / "metadata", endpoint)
+    written = write_bench_import_folder(library, work_dir / "metadata", endpoint)
     folder_seconds = time.perf_counter() - started
     stash = RealStash(_binary(), work_dir, startup_timeout=START_TIMEOUT_SECONDS, extra_config=stash_config_extra())
     stash.start()
@@ -307,7 +213,7 @@ def compare_methods(work_root: Path, scenes: int, seed: int, scan_clips: int) ->
     work_dir = work_root / "compare-import"
     shutil.rmtree(work_dir, ignore_errors=True)
     started = time.perf_counter()
-    written = write_import_folder(library, work_dir / "metadata", endpoint)
+    written = write_bench_import_folder(library, work_dir / "metadata", endpoint)
     figures["import_folder_seconds"] = round(time.perf_counter() - started, 2)
     with RealStash(_binary(), work_dir, extra_config=stash_config_extra()) as stash:
         started = time.perf_counter()
@@ -366,14 +272,14 @@ def _tag_input(tag: LocalTag, endpoint: str) -> dict:
         document["sort_name"] = tag.sort_name
     if tag.stash_ids:
         document["stash_ids"] = [{"endpoint": e["endpoint"], "stash_id": e["stash_id"]}
-                                 for e in _stash_ids(tag.stash_ids, endpoint)]
+                                 for e in stash_id_documents(tag.stash_ids, endpoint)]
     return document
 
 
 def _scene_input(scene, endpoint: str) -> dict:
     return {"title": scene.title, "tag_ids": [str(tag_id) for tag_id in scene.tag_ids],
             "stash_ids": [{"endpoint": e["endpoint"], "stash_id": e["stash_id"]}
-                          for e in _stash_ids(scene.stash_ids, endpoint)]}
+                          for e in stash_id_documents(scene.stash_ids, endpoint)]}
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ are missing.
   scene's tag list as it was.
 
 tests/sim/test_integration_test_against_simulators.py runs this file against the simulators,
-so it is proven able to pass and to fail.
+so it is proven able to pass and to fail; tests/stashbox/test_whole_loop_with_real_stash.py
+runs it against a real Stash v0.30.1 and a real stash-box, which that tier starts.
 """
 from __future__ import annotations
 

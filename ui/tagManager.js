@@ -21,6 +21,7 @@
   var SYNC_TASK = "Sync Scene Tags from StashDB";
   var FULL_REPORT_TASK = "Sync Scene Tags from StashDB (full dry run report)";
   var REMATCH_TASK = "Re-match scenes from the last sync (no StashDB requests)";
+  var REFRESH_TASK = "Refresh scene tags from StashDB (changes since the last sync)";
   var JOB_POLL_MS = 700;
 
   var RUN_OPERATION = gql("mutation TagManagerOperation($plugin_id: ID!, $args: Map) { runPluginOperation(plugin_id: $plugin_id, args: $args) }");
@@ -116,11 +117,17 @@
   function RunPanel(props) {
     var mode = props.mode;
     var live = mode && mode.dry_run === false;
+    var refresh = logic.refreshOffer(props.refreshPlan, mode);
+    var refreshButton = h(B.Button, { key: "refresh", variant: refresh.primary ? (live ? "danger" : "primary") : "secondary",
+      disabled: props.busy || !mode || !refresh.available, onClick: function () { props.onRun("refresh"); } }, refresh.label);
+    var syncButton = h(B.Button, { key: "sync", variant: refresh.primary ? "secondary" : (live ? "danger" : "secondary"),
+      disabled: props.busy || !mode, onClick: function () { props.onRun("sync"); } },
+      (live ? "Live run (writes tags)" : "Dry run (first 200 scenes)") + (refresh.primary ? ": every scene" : ""));
     return h(Section, { title: "Run", id: "tm-run" },
       h("div", { className: "tm-buttons" },
-        h(B.Button, { variant: live ? "danger" : "secondary", disabled: props.busy || !mode, onClick: function () { props.onRun("sync"); } },
-          live ? "Live run (writes tags)" : "Dry run (first 200 scenes)"),
+        refresh.primary ? [refreshButton, syncButton] : [syncButton, refreshButton],
         h(B.Button, { variant: "secondary", disabled: props.busy, onClick: function () { props.onRun("full"); } }, "Full dry-run report")),
+      refresh.note ? h("p", { className: "text-muted small mt-2 mb-0", "data-testid": "refresh-note" }, refresh.note) : null,
       h("p", { className: "text-muted small mt-2 mb-0" },
         "The full dry-run report previews every scene and writes nothing, whatever the mode; it asks StashDB as much as a live run does."),
       h(JobStatus, { job: props.job && props.job.where === "run" ? props.job : null }));
@@ -533,11 +540,12 @@
     var affected = useAffected(mounted, resolved, listing && listing.report);
     var offer = useAnswer(mounted, { mode: "rematch_candidates" });
     var runs = useAnswer(mounted, { mode: "list_runs" });
+    var refreshPlan = useAnswer(mounted, { mode: "refresh_plan" });
     var _ro = useState(null), rematchOutcome = _ro[0], setRematchOutcome = _ro[1];
     var undo = usePreviewed(mounted, setBusy, function () { runs.load(); offer.load(); forgetRematch(); });
     var pin = usePreviewed(mounted, setBusy, function () { offer.load(); });
     useEffect(function () { offer.load(); }, [resolved]);   // on load, and after each tag resolved here
-    useEffect(function () { runs.load(); }, []);
+    useEffect(function () { runs.load(); refreshPlan.load(); }, []);
 
     // What the offer panel said of the last re-match, once something else changed the scenes.
     function forgetRematch() {
@@ -562,12 +570,13 @@
 
     function run(kind) {
       setBusy(true);
-      var task = kind === "full" ? FULL_REPORT_TASK : SYNC_TASK;
-      var title = kind === "full" ? "Full dry-run report" : (mode.mode.dry_run ? "Dry run" : "Live run");
+      var task = { full: FULL_REPORT_TASK, refresh: REFRESH_TASK }[kind] || SYNC_TASK;
+      var said = mode.mode.dry_run ? "Dry run" : "Live run";
+      var title = kind === "full" ? "Full dry-run report" : (kind === "refresh" ? "Refresh: " + said.toLowerCase() : said);
       startTask(task, null).then(function (id) {
         watch(id, title, "run", function (state) {
           if (state.ok) { setResolved({}); setResolvedRows({}); setSelection({}); setSynced(false); setOutcome(null); }
-          tags.load(); runs.load(); offer.load();
+          tags.load(); runs.load(); offer.load(); refreshPlan.load();
         });
       }, function (error) { setBusy(false); fail(error); });
     }
@@ -649,7 +658,7 @@
     return h("div", { className: "tag-manager container-lg py-3" },
       h("h1", { className: "h3 mb-3" }, "tagManager"),
       h(ModePanel, { mode: mode.mode, error: mode.error, busy: busy, onChange: mode.setDryRun }),
-      h(RunPanel, { mode: mode.mode, busy: busy, job: job, onRun: run }),
+      h(RunPanel, { mode: mode.mode, refreshPlan: refreshPlan.answer, busy: busy, job: job, onRun: run }),
       h(LastRunPanel, { listing: listing }),
       h(OfferPanel, { offer: offer.answer, error: offer.error, mode: mode.mode, busy: busy, job: job, outcome: rematchOutcome,
         onRematch: rematch }),

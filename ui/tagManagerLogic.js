@@ -310,6 +310,29 @@
     };
   }
 
+  // "2026-12-01T09:30:00Z" as "2026-12-01 09:30 UTC"; anything else as it came.
+  function utcMinute(text) {
+    var match = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d):\d\dZ$/.exec(String(text || ""));
+    return match ? match[1] + " " + match[2] + " UTC" : String(text);
+  }
+
+  // The refresh button and its note, from refresh_plan's answer and run_mode's. The refresh is
+  // the page's first action whenever it can stand in for the full sync (the task itself runs
+  // the full sync, or refuses in a dry run, when StashDB's answers say it cannot).
+  function refreshOffer(plan, mode) {
+    var dry = !mode || mode.dry_run !== false;
+    if (!plan) return { available: false, primary: false, label: "Refresh", note: "" };
+    if (!plan.available) {
+      return { available: false, primary: false, label: "Refresh (changes only)",
+        note: "The refresh is not available: " + plan.reason + ". The sync asks StashDB about every scene and makes one." };
+    }
+    return { available: true, primary: true,
+      label: dry ? "Refresh, dry run (changes only)" : "Refresh (changes only, writes tags)",
+      note: "The refresh asks StashDB only about the scenes StashDB changed since " + utcMinute(plan.since) +
+        " (an hour before the last whole-library run began) and answers the rest from report " + plan.report +
+        ": far fewer requests than the sync." };
+  }
+
   function pinResult(answer) {
     var text = answer.summary.charAt(0).toUpperCase() + answer.summary.slice(1) + ".";
     if (answer.already_linked_elsewhere) text += " " + plural(answer.already_linked_elsewhere, "tag") + " left alone (linked to another StashDB tag).";
@@ -324,7 +347,8 @@
     statesFromCreation: statesFromCreation, summaryRows: summaryRows, jobState: jobState,
     stashBoxTagUrl: stashBoxTagUrl, rematchRows: rematchRows, offerSummary: offerSummary,
     rematchButtonLabel: rematchButtonLabel, rematchOutcome: rematchOutcome, runTime: runTime, runRow: runRow,
-    runRows: runRows, undoPreview: undoPreview, undoResult: undoResult, pinPreview: pinPreview, pinResult: pinResult
+    runRows: runRows, undoPreview: undoPreview, undoResult: undoResult, pinPreview: pinPreview, pinResult: pinResult,
+    refreshOffer: refreshOffer
   };
   root.TagManagerLogic = api;
   if (typeof module !== "undefined" && module.exports) module.exports = api;

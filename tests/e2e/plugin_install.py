@@ -18,6 +18,7 @@ from tests.e2e.stash_server import RealStash, StashBoxEntry
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 SYNC_TASK_NAME = "Sync Scene Tags from StashDB"
+FULL_DRY_RUN_TASK_NAME = "Sync Scene Tags from StashDB (full dry run report)"
 
 RELOAD_PLUGINS = "mutation E2EReloadPlugins { reloadPlugins }"
 
@@ -33,7 +34,14 @@ mutation E2EConfigurePlugin($plugin_id: ID!, $input: Map!) {
 }
 """
 
-ALL_OPERATIONS = (RELOAD_PLUGINS, LIST_PLUGINS, CONFIGURE_PLUGIN)
+RUN_OPERATION = """
+mutation E2ERunPluginOperation($plugin_id: ID!, $args: Map) {
+  runPluginOperation(plugin_id: $plugin_id, args: $args)
+}
+"""
+
+ALL_OPERATIONS = (RELOAD_PLUGINS, LIST_PLUGINS, CONFIGURE_PLUGIN, RUN_OPERATION)
+OPERATION_TIMEOUT_SECONDS = 60
 
 
 def install_checkout(plugins_dir: Path, root: Path = REPO_ROOT) -> Path:
@@ -66,3 +74,10 @@ def reload_plugins(stash: RealStash) -> list[dict]:
 def configure_plugin(stash: RealStash, settings: Mapping[str, Any], plugin_id: str = PLUGIN_ID) -> dict:
     """Save the plugin's settings as Stash's settings page does; returns what Stash stored."""
     return stash.graphql(CONFIGURE_PLUGIN, {"plugin_id": plugin_id, "input": dict(settings)})["configurePlugin"]
+
+
+def run_operation(stash: RealStash, plugin_id: str = PLUGIN_ID, **args: Any) -> Any:
+    """One of the plugin's page operations, as the page calls it (`runPluginOperation`);
+    its answer, or StashGraphQLError carrying the operation's refusal."""
+    return stash.graphql(RUN_OPERATION, {"plugin_id": plugin_id, "args": args},
+                         timeout=OPERATION_TIMEOUT_SECONDS)["runPluginOperation"]

@@ -13,8 +13,8 @@ from typing import Callable
 from tests.e2e.stash_server import RealStash
 
 RUN_PLUGIN_TASK = """
-mutation E2ERunPluginTask($plugin_id: ID!, $task_name: String!) {
-  runPluginTask(plugin_id: $plugin_id, task_name: $task_name)
+mutation E2ERunPluginTask($plugin_id: ID!, $task_name: String!, $args_map: Map) {
+  runPluginTask(plugin_id: $plugin_id, task_name: $task_name, args_map: $args_map)
 }
 """
 
@@ -100,9 +100,11 @@ def watch_job(
     return watch
 
 
-def run_plugin_task(stash: RealStash, plugin_id: str, task_name: str) -> str:
-    """Start a plugin task as the Tasks page's button does; returns the job id."""
-    return str(stash.graphql(RUN_PLUGIN_TASK, {"plugin_id": plugin_id, "task_name": task_name})["runPluginTask"])
+def run_plugin_task(stash: RealStash, plugin_id: str, task_name: str, args_map: dict | None = None) -> str:
+    """Start a plugin task as the Tasks page's button does (with `args_map` over the task's
+    defaultArgs, as the page's targeted runs send); returns the job id."""
+    variables = {"plugin_id": plugin_id, "task_name": task_name, "args_map": args_map}
+    return str(stash.graphql(RUN_PLUGIN_TASK, variables)["runPluginTask"])
 
 
 def stop_job(stash: RealStash, job_id: str) -> None:

@@ -53,7 +53,18 @@ query E2EConfiguration {
 }
 """
 
-ALL_OPERATIONS = (FIND_ALL_TAGS, FIND_ALL_SCENES, SCENE_UPDATE, STASH_CONFIGURATION)
+FIND_TAG = """
+query E2EFindTag($id: ID!) {
+  findTag(id: $id) { id name description aliases stash_ids { endpoint stash_id } parents { id name } }
+}
+"""
+CONFIGURE_SCRAPING = """
+mutation E2EConfigureScraping($input: ConfigScrapingInput!) {
+  configureScraping(input: $input) { excludeTagPatterns }
+}
+"""
+
+ALL_OPERATIONS = (FIND_ALL_TAGS, FIND_ALL_SCENES, SCENE_UPDATE, STASH_CONFIGURATION, FIND_TAG, CONFIGURE_SCRAPING)
 
 CREATE_BATCH_SIZE = 150
 

@@ -36,14 +36,16 @@ class TaskRun:
 
 
 def run_task(stash: RealStash, settings: dict, stop_when: Callable[[JobWatch], bool] | None = None,
-             hooks: HookRecorder | None = None) -> TaskRun:
-    """configurePlugin, runPluginTask, watch the job (optionally stopping it), read back."""
+             hooks: HookRecorder | None = None, args_map: dict | None = None,
+             timeout: float = RUN_TIMEOUT_SECONDS, task_name: str = SYNC_TASK_NAME) -> TaskRun:
+    """configurePlugin, runPluginTask (the sync task unless named, with `args_map` when given),
+    watch the job (optionally stopping it) for at most `timeout` seconds, read back."""
     configure_plugin(stash, settings)
     before = scene_tag_sets(stash)
     offset = log_size(stash.log_file)
     first_hook_call = hooks.call_count() if hooks else 0
-    job_id = run_plugin_task(stash, PLUGIN_ID, SYNC_TASK_NAME)
-    watch = watch_job(stash, job_id, RUN_TIMEOUT_SECONDS, stop_when)
+    job_id = run_plugin_task(stash, PLUGIN_ID, task_name, args_map)
+    watch = watch_job(stash, job_id, timeout, stop_when)
     if watch.final is None:  # stop_when fired
         stop_job(stash, job_id)
         stopped = watch_job(stash, job_id, RUN_TIMEOUT_SECONDS)

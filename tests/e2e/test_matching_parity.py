@@ -20,6 +20,7 @@ from tests.e2e.parity_vocabulary import ParityDesign, design_parity
 from tests.e2e.stash_jobs import scan
 from tests.e2e.stash_seed import STASH_CONFIGURATION, all_scenes, all_tags, create_tags, fingerprints_of
 from tests.e2e.stash_server import RealStash, StashBoxEntry
+from tests.e2e.stash_tagger import SCRAPE_SCENE, scrape_scenes
 from tests.e2e.video_library import make_videos
 from tests.shared_schemas import require_stash_schema
 from tests.simulators.records import StashDBFingerprint, StashDBScene
@@ -27,17 +28,7 @@ from tests.simulators.stashdb_sim import StashDBSimulator
 from tests.simulators.vocabulary import load_vocabulary
 
 BOX_NAME = "Simulated StashDB (parity)"
-SCRAPE_TIMEOUT_SECONDS = 180.0
 SCAN_TIMEOUT_SECONDS = 60.0
-
-SCRAPE_SCENE = """
-query E2EScrapeScene($source: ScraperSourceInput!, $input: ScrapeSingleSceneInput!) {
-  scrapeSingleScene(source: $source, input: $input) {
-    remote_site_id
-    tags { stored_id name remote_site_id }
-  }
-}
-"""
 
 
 def test_scrape_query_is_valid_against_stash_schema() -> None:
@@ -78,8 +69,7 @@ def scraped_scene(parity_stash: RealStash, stashdb: StashDBSimulator, design: Pa
 
 
 def scrape(stash: RealStash, endpoint: str, scrape_input: dict) -> list[dict]:
-    variables = {"source": {"stash_box_endpoint": endpoint}, "input": scrape_input}
-    (scene,) = stash.graphql(SCRAPE_SCENE, variables, timeout=SCRAPE_TIMEOUT_SECONDS)["scrapeSingleScene"]
+    (scene,) = scrape_scenes(stash, endpoint, scrape_input)
     return scene["tags"]
 
 

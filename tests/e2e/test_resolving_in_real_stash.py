@@ -14,39 +14,25 @@ import pytest
 from graphql import parse, validate
 
 from plugin_info import PLUGIN_ID
-from tests.e2e.plugin_install import SYNC_TASK_NAME, configure_plugin, stash_with_this_plugin
+from tests.e2e.plugin_install import (FULL_DRY_RUN_TASK_NAME, SYNC_TASK_NAME, configure_plugin, run_operation,
+                                      stash_with_this_plugin)
 from tests.e2e.stash_jobs import watch_job
 from tests.e2e.stash_log import log_size, plugin_entries, wait_for_message
-from tests.e2e.stash_seed import STASH_CONFIGURATION, all_tags, create_scenes, create_tags, scene_tag_sets
+from tests.e2e.stash_seed import (CONFIGURE_SCRAPING, FIND_TAG, STASH_CONFIGURATION, all_tags, create_scenes,
+                                  create_tags, scene_tag_sets)
 from tests.e2e.stash_server import RealStash, StashGraphQLError
 from tests.e2e.sync_library import labelled_scene_plans, stable_uuid
 from tests.shared_schemas import require_stash_schema
 from tests.simulators.records import StashDBTag
 
 BOX_NAME = "Simulated StashDB (resolving)"
-FULL_REPORT_TASK_NAME = "Sync Scene Tags from StashDB (full dry run report)"
 RUN_TASK_WITH_ARGS = """
 mutation E2ERunPluginTaskWithArgs($plugin_id: ID!, $task_name: String!, $args_map: Map) {
   runPluginTask(plugin_id: $plugin_id, task_name: $task_name, args_map: $args_map)
 }
 """
-RUN_OPERATION = """
-mutation E2ERunPluginOperation($plugin_id: ID!, $args: Map) {
-  runPluginOperation(plugin_id: $plugin_id, args: $args)
-}
-"""
-FIND_TAG = """
-query E2EFindTag($id: ID!) {
-  findTag(id: $id) { id name description aliases stash_ids { endpoint stash_id } parents { id name } }
-}
-"""
-CONFIGURE_SCRAPING = """
-mutation E2EConfigureScraping($input: ConfigScrapingInput!) {
-  configureScraping(input: $input) { excludeTagPatterns }
-}
-"""
 TAG_CREATE = "mutation E2ETagCreate($input: TagCreateInput!) { tagCreate(input: $input) { id } }"
-OPERATIONS = (RUN_TASK_WITH_ARGS, RUN_OPERATION, FIND_TAG, CONFIGURE_SCRAPING, TAG_CREATE)
+OPERATIONS = (RUN_TASK_WITH_ARGS, FIND_TAG, CONFIGURE_SCRAPING, TAG_CREATE)
 OTHER_ENDPOINT = "https://elsewhere.example.org/graphql"
 RUN_SECONDS = 120.0
 
@@ -99,14 +85,13 @@ def run_task(stash: RealStash, task: str, settings: dict, args: dict | None = No
     return [entry.message for entry in plugin_entries(entries, PLUGIN_ID)]
 
 
-def operation(stash: RealStash, **args):
-    return stash.graphql(RUN_OPERATION, {"plugin_id": PLUGIN_ID, "args": args}, timeout=60)["runPluginOperation"]
+operation = run_operation
 
 
 @pytest.fixture(scope="module")
 def loop(stash: RealStash, library: dict) -> dict:
     settings = {"syncEndpoint": BOX_NAME}
-    dry_log = run_task(stash, FULL_REPORT_TASK_NAME, settings)
+    dry_log = run_task(stash, FULL_DRY_RUN_TASK_NAME, settings)
     after_dry = scene_tag_sets(stash)
     listed = operation(stash, mode="unmatched_tags")
     by_name = {tag["name"]: tag for tag in listed["tags"]}

@@ -8,42 +8,14 @@ say what the test really did.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import xml.etree.ElementTree as ElementTree
-from pathlib import Path
-
 import pytest
 
-from tests.integration_rules import KEYS, WRITE_SCENE_KEY
+from tests.integration_process import run_integration_test
+from tests.integration_rules import WRITE_SCENE_KEY
 from tests.simulators import NO_STASH_ID, generate_library, start_simulators
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-INTEGRATION_FILE = REPO_ROOT / "tests" / "integration_test_sync.py"
 STASH_KEY = "integration-sim-stash-key-7e1c"
 ARRIVAL_JITTER = 0.1  # as in test_plugin_against_simulators.py: arrivals at a server on busy cores
-
-
-def run_integration_test(tmp_path: Path, settings: dict[str, str], *pytest_args: str) -> tuple[int, dict, str]:
-    """Exit code, {test name: passed | skipped | failed}, and the output."""
-    env = {key: value for key, value in os.environ.items() if key not in KEYS and not key.startswith("PYTEST")}
-    env.update({key: "" for key in KEYS})
-    env.update(settings)
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    env["HOME"] = str(home)
-    junit = tmp_path / "integration.xml"
-    process = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}",
-         f"--basetemp={tmp_path / 'basetemp'}", str(INTEGRATION_FILE), *pytest_args],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    outcomes = {}
-    for case in ElementTree.parse(junit).getroot().iter("testcase"):
-        kinds = {child.tag for child in case}
-        outcomes[case.get("name")] = ("failed" if kinds & {"failure", "error"} else
-                                      "skipped" if "skipped" in kinds else "passed")
-    return process.returncode, outcomes, process.stdout + process.stderr
 
 
 @pytest.fixture(scope="module")

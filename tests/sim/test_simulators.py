@@ -841,6 +841,23 @@ def test_expected_tags_keep_existing_tags_and_only_add_matches(library):
     assert any(scene.tag_ids for scene in library.local_scenes)
 
 
+def test_a_library_moved_to_another_endpoint_expects_the_same(library):
+    """with_endpoint: every link for the library's endpoint names the new URL, others stay."""
+    url = "http://127.0.0.1:1/graphql"
+    moved = library.with_endpoint(url)
+    assert moved.endpoint == url and library.endpoint == DEFAULT_ENDPOINT
+
+    def links(lib, endpoint):
+        return [(item.id, link.stash_id) for item in (*lib.local_tags, *lib.local_scenes)
+                for link in item.stash_ids if link.endpoint == endpoint]
+
+    assert links(moved, url) == links(library, DEFAULT_ENDPOINT) and links(moved, DEFAULT_ENDPOINT) == []
+    others = {link.endpoint for item in (*library.local_tags, *library.local_scenes) for link in item.stash_ids}
+    for endpoint in others - {DEFAULT_ENDPOINT}:
+        assert links(moved, endpoint) == links(library, endpoint) != []
+    assert moved.outcomes == library.outcomes and moved.expected_summary == library.expected_summary
+
+
 def test_expected_summary_counts_add_up(library):
     summary = library.expected_summary
     assert summary.scenes_total == 1500

@@ -152,6 +152,18 @@ class Library:
     def expected_summary(self) -> ExpectedSummary:
         return summarize(self.outcomes.values())
 
+    def with_endpoint(self, endpoint: str) -> Library:
+        """The same library with its stash-box at `endpoint`: the spec and every local StashID
+        for the old endpoint name the new one (a server's real URL, say)."""
+        old = self.endpoint
+
+        def links(stash_ids: tuple[LocalStashID, ...]) -> tuple[LocalStashID, ...]:
+            return tuple(replace(link, endpoint=endpoint) if link.endpoint == old else link for link in stash_ids)
+
+        return replace(self, spec=replace(self.spec, endpoint=endpoint),
+                       local_tags=[replace(tag, stash_ids=links(tag.stash_ids)) for tag in self.local_tags],
+                       local_scenes=[replace(scene, stash_ids=links(scene.stash_ids)) for scene in self.local_scenes])
+
 
 def generate_library(scene_count: int = 1000, seed: int = 1, **spec_fields: Any) -> Library:
     """Build a library from ``LibrarySpec(scene_count, seed, **spec_fields)``."""

@@ -69,6 +69,12 @@ class StashDBData:
             self._tags[tag.id] = tag
             self._tag_views[tag.id] = _tag_view(tag)
 
+    def remove_tag(self, tag_id: str) -> None:
+        """The tag is gone (stash-box's `tagDestroy`); scenes naming it show it no more."""
+        with self._lock:
+            self._tags.pop(tag_id, None)
+            self._tag_views.pop(tag_id, None)
+
     def add_scene(self, scene: StashDBScene) -> None:
         for fingerprint in scene.fingerprints:
             if fingerprint.algorithm == MD5_ALGORITHM:

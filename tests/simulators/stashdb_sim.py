@@ -14,6 +14,11 @@ Behaviour, as read in the stash-box sources:
 * ``findScenesBySceneFingerprints``: more than 40 lists -> the field fails
   with ``too many scenes``; otherwise one list per input list, in order (see
   :mod:`stashdb_data` for the matching rules).
+* ``queryScenes`` sorted by CREATED_AT or UPDATED_AT, paged, and each scene's
+  ``created``/``updated``, as :mod:`scene_changes` describes (``scene_times``
+  holds the times; its functions change tags and scenes as editors do).
+* ``queryTags`` lists only tags not deleted (internal/service/tag/query.go), so
+  a merged-away or destroyed tag is missing from it; ``per_page`` below 1 is 25.
 
 tests/stashbox/test_simulator_matches_stashbox.py holds these answers against a
 real stash-box.
@@ -34,6 +39,7 @@ from .http_server import HTTPAnswer
 from .rate_limit import SlidingWindowLimit
 from .records import StashDBScene, StashDBTag
 from .request_log import RequestLogEntry
+from .scene_changes import DEFAULT_PER_PAGE, SceneTimes, UnsimulatedSort, scene_page
 from .schema_files import STASHDB_SUBSET_FILE, subset_schema
 from .served import ServedSimulator
 from .stashbox_scalars import ScalarError, parse_fingerprint_hash_text, parse_stashbox_id
@@ -106,6 +112,21 @@ def resolve_find_scenes_by_fingerprints(
     return [[data.scene_view(s) for s in data.live_scenes_for_hashes(group)] for group in numbers]
 
 
+def resolve_query_scenes(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
+    data = _data(info)
+    try:
+        return scene_page(data, info.context.sim.scene_times, input)
+    except UnsimulatedSort as error:
+        raise GraphQLError(str(error)) from None
+
+
+def _scene_time(which: str) -> Callable[..., str]:
+    def resolve(scene: dict, info: GraphQLResolveInfo) -> str:
+        return info.context.sim.scene_times.text(scene["id"], which)
+
+    return resolve
+
+
 def resolve_search_scene(_root: Any, info: GraphQLResolveInfo, term: str, limit: int | None = None) -> list[dict]:
     data = _data(info)
     term = term.strip()
@@ -150,10 +171,11 @@ def _tag_query_hits(tags: Iterable[StashDBTag], query: dict[str, Any]) -> list[S
 
 def resolve_query_tags(_root: Any, info: GraphQLResolveInfo, input: dict[str, Any]) -> dict:
     data = _data(info)
-    hits = sorted(_tag_query_hits(data.tags(), input), key=lambda t: ascii_fold(t.name))
+    live = [tag for tag in data.tags() if not tag.deleted]   # stash-box lists no deleted (merged-away) tag
+    hits = sorted(_tag_query_hits(live, input), key=lambda t: ascii_fold(t.name))
     if input["direction"] == "DESC":
         hits.reverse()
-    per_page = max(input["per_page"], 0)
+    per_page = input["per_page"] if input["per_page"] > 0 else DEFAULT_PER_PAGE
     start = (max(input["page"], 1) - 1) * per_page
     page = hits[start:start + per_page]
     return {"count": len(hits), "tags": [data.tag_view(t) for t in page]}
@@ -187,11 +209,13 @@ STASHDB_RESOLVERS = {
         "queryTags": resolve_query_tags,
         "findScene": resolve_find_scene,
         "findScenesBySceneFingerprints": resolve_find_scenes_by_fingerprints,
+        "queryScenes": resolve_query_scenes,
         "me": resolve_me,
         "searchPerformer": _read_nothing(list),
         "searchScene": resolve_search_scene,
         "version": resolve_version,
-    }
+    },
+    "Scene": {"created": _scene_time("created"), "updated": _scene_time("updated")},
 }
 
 
@@ -211,6 +235,7 @@ class StashDBSimulator(ServedSimulator):
     ) -> None:
         super().__init__(subset_schema(STASHDB_SUBSET_FILE, STASHDB_RESOLVERS), REQUEST_KINDS)
         self.data = data if data is not None else StashDBData()
+        self.scene_times = SceneTimes()
         self.api_key = api_key
         self.rate_limit = SlidingWindowLimit(requests_per_minute, clock)
         self.user_name = user_name

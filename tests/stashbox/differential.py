@@ -7,7 +7,8 @@ Both answers are reduced to what a client can rely on before they are compared:
 * the HTTP status, and the body when it is empty;
 * `data`, with the lists whose order stash-box leaves unspecified sorted: a scene's tags and
   the scenes of one fingerprint list by id, a tag's aliases by text (stash-box orders them by
-  its database's collation);
+  its database's collation). The `scenes` of a `queryScenes` page keep their order: the
+  request names it;
 * each error's `message` and `path` (never its `locations` or `extensions`, which the
   plugin does not read), the errors sorted by path.
 
@@ -77,14 +78,17 @@ def _normalised_error(error: dict) -> dict:
     return {"message": error.get("message"), "path": error.get("path")}
 
 
-def _normalised_data(value: Any) -> Any:
+ORDERED_LISTS = frozenset({"scenes"})     # queryScenes { scenes }: sorted as the request asks
+
+
+def _normalised_data(value: Any, ordered: bool = False) -> Any:
     if isinstance(value, list):
         items = [_normalised_data(item) for item in value]
-        if items and all(isinstance(item, dict) and "id" in item for item in items):
+        if not ordered and items and all(isinstance(item, dict) and "id" in item for item in items):
             return sorted(items, key=lambda item: str(item["id"]))
         return items
     if isinstance(value, dict):
-        normalised = {key: _normalised_data(item) for key, item in value.items()}
+        normalised = {key: _normalised_data(item, key in ORDERED_LISTS) for key, item in value.items()}
         if isinstance(normalised.get("aliases"), list):
             normalised["aliases"] = sorted(normalised["aliases"])
         return normalised

@@ -106,9 +106,17 @@ class DebianPostgres:
         """The postmaster's process id; its backends are its child processes."""
         return None if self._process is None else self._process.pid
 
-    def url_for_stashbox(self) -> str:
+    def url_for_stashbox(self, database: str = DATABASE) -> str:
         """stash-box's `database` setting: it prefixes `postgres://` itself."""
-        return f"{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{DATABASE}?sslmode=disable"
+        return f"{SUPERUSER}:{self.password}@127.0.0.1:{self.port}/{database}?sslmode=disable"
+
+    def create_database(self, name: str) -> None:
+        """Another empty database in this cluster, for a second stash-box."""
+        environment = {**os.environ, "PGPASSWORD": self.password}
+        command = [str(self.bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, name]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, env=environment)
+        if result.returncode != 0:
+            raise PostgresError(f"createdb {name} failed ({result.returncode}): {result.stderr.strip()[-300:]}")
 
     def _folder(self) -> Path:
         if self.root is None:

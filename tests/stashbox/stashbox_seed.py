@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable, Sequence
 from tests.simulators.library import Library
 from tests.simulators.records import LocalStashID, StashDBFingerprint, StashDBScene, StashDBTag
 from tests.simulators.vocabulary import load_categories
+from tests.stashbox.stashbox_changes import apply_scene_edit
 from tests.stashbox.stashbox_server import RealStashBox
 
 CREATES_PER_REQUEST = 50
@@ -35,12 +36,6 @@ FINGERPRINT_CREATED = "2024-12-01T00:00:00Z"
 DEFAULT_SCENE_DATE = "2024-12-01"
 DEFAULT_CATEGORY_GROUP = "SCENE"
 
-EDIT_SCENE = """
-mutation TierSceneEdit($input: SceneEditInput!) { sceneEdit(input: $input) { id } }
-"""
-APPROVE_EDIT = """
-mutation TierApproveEdit($input: ApproveEditInput!) { approveEdit(input: $input) { id applied } }
-"""
 
 
 def aliased_mutation(field: str, input_type: str, count: int) -> str:
@@ -142,11 +137,11 @@ def _delete_scenes(server: RealStashBox, scenes: Sequence[StashDBScene]) -> tupl
             continue
         if scene.tag_ids or scene.fingerprints:
             target = _merge_target(scene, live)
-            _apply_edit(server, {"edit": {"id": target, "operation": "MERGE", "merge_source_ids": [scene.id]},
+            apply_scene_edit(server, {"edit": {"id": target, "operation": "MERGE", "merge_source_ids": [scene.id]},
                                  "details": {}})
             merged[scene.id] = target
         else:
-            _apply_edit(server, {"edit": {"id": scene.id, "operation": "DESTROY"}})
+            apply_scene_edit(server, {"edit": {"id": scene.id, "operation": "DESTROY"}})
             destroyed.append(scene.id)
     return merged, destroyed
 
@@ -155,14 +150,6 @@ def _merge_target(scene: StashDBScene, live: Sequence[StashDBScene]) -> str:
     hashes = {int(fp.hash, 16) for fp in scene.fingerprints}
     sharing = next((other for other in live if hashes & {int(fp.hash, 16) for fp in other.fingerprints}), None)
     return (sharing or live[0]).id
-
-
-def _apply_edit(server: RealStashBox, edit_input: dict) -> None:
-    """An edit, approved at once by the admin (stash-box's only way to delete a scene and keep it)."""
-    edit_id = server.graphql(EDIT_SCENE, {"input": edit_input})["sceneEdit"]["id"]
-    applied = server.graphql(APPROVE_EDIT, {"input": {"id": edit_id}})["approveEdit"]["applied"]
-    if not applied:
-        raise RuntimeError(f"stash-box did not apply the {edit_input['edit']['operation']} edit")
 
 
 # -- the library in the server's ids ----------------------------------------------------

@@ -5,8 +5,9 @@ server holds — and served over HTTP; every request below goes to both, and the
 answers (tests/stashbox/differential.py) must be equal. The requests are the plugin's own
 documents (stashdb_api) over the whole seeded library, and the edges the plugin relies on:
 40 and 41 fingerprint lists, MD5, the algorithm label, hash spellings, malformed, unknown and
-deleted ids, no key and a wrong key. A difference fails the test and names the request with
-both answers.
+deleted ids, no key and a wrong key; and `queryScenes` newest first by `updated`, paged, as
+the refresh reads it (the simulator given each scene's times as `findScene` reports them).
+A difference fails the test and names the request with both answers.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from stashdb_api import (
 )
 from tests.simulators import StashDBData, StashDBSimulator
 from tests.stashbox.differential import NO_KEY, WRONG_KEY, Case, differences
+from tests.stashbox.scene_paging import copy_scene_times, scenes_by_time_cases
 
 UNKNOWN_ID = "00000000-0000-4000-8000-00000000abcd"
 PER_REQUEST = 40
@@ -33,6 +35,7 @@ def simulator(seeded, stashbox):
     library = seeded.library
     data = StashDBData(library.stashdb_tags, library.stashdb_scenes)
     with StashDBSimulator(data, api_key=stashbox.api_key, user_name="root") as sim:
+        copy_scene_times(stashbox, [scene.id for scene in library.stashdb_scenes], sim.scene_times)
         yield sim
 
 
@@ -145,3 +148,10 @@ def test_id_edges(seeded, stashbox, simulator):
         Case("a body that is not JSON", "", {}, raw_body=b"{not json"),
     ]
     assert_same_answers(cases, stashbox, simulator)
+
+
+def test_scenes_by_updated_pages(seeded, stashbox, simulator):
+    """queryScenes by UPDATED_AT: live scenes only, paged, ties broken by id; page/per_page edges."""
+    live = [scene for scene in seeded.library.stashdb_scenes if not scene.deleted]
+    assert len(live) > 2000
+    assert_same_answers(scenes_by_time_cases(len(live)), stashbox, simulator)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_stash_binary import executable
+from tests.e2e.stash_binary import REQUIRE_E2E_ENV
+from tests.e2e.stash_server import STASH_BINARY_ENV, default_stash_binary_path
+from tests.e2e.test_stash_binary import executable, reporting
 from tests.stashbox import stashbox_binary
 from tests.stashbox.stashbox_binary import (
     REQUIRE_STASHBOX_ENV,
@@ -18,6 +20,7 @@ from tests.stashbox.stashbox_binary import (
     missing_parts_reason,
     skip_or_fail,
 )
+from tests.stashbox.real_stash_parts import missing_stash_reason, real_stash_binary_or_skip
 
 
 @pytest.fixture
@@ -61,3 +64,30 @@ def test_a_missing_binary_skips_or_fails_when_required(empty_cache, monkeypatch)
     monkeypatch.setenv(REQUIRE_STASHBOX_ENV, "1")
     with pytest.raises(pytest.fail.Exception):
         skip_or_fail(reason)
+
+
+@pytest.fixture
+def no_stash(empty_cache, monkeypatch) -> Path:
+    for name in (STASH_BINARY_ENV, REQUIRE_E2E_ENV):
+        monkeypatch.delenv(name, raising=False)
+    return default_stash_binary_path()
+
+
+def test_the_whole_loop_says_in_one_line_where_it_looked_for_stash(no_stash, monkeypatch):
+    reason = missing_stash_reason()
+    assert reason.startswith("stash-box tier, whole loop with a real Stash: ")
+    assert str(no_stash) in reason and STASH_BINARY_ENV in reason and "\n" not in reason
+    with pytest.raises(pytest.skip.Exception):
+        real_stash_binary_or_skip()
+    monkeypatch.setenv(REQUIRE_E2E_ENV, "1")
+    with pytest.raises(pytest.fail.Exception):
+        real_stash_binary_or_skip()
+
+
+def test_the_whole_loop_takes_stash_v0_30_1_and_refuses_an_older_one(no_stash):
+    older = reporting(no_stash, "v0.29.3 (aaaa1111) - Official Build")
+    reason = missing_stash_reason()
+    assert "v0.29.3 is older than v0.30.1" in reason and str(older) in reason and "\n" not in reason
+    reporting(no_stash, "v0.30.1 (b23b0267a) - Unofficial Build")
+    assert missing_stash_reason() is None
+    assert real_stash_binary_or_skip() == no_stash

@@ -220,3 +220,20 @@ test("the pin preview shows its summary, the first rows it would pin, and every 
     { ok: true, text: "Pinned 3 StashDB tags on 2 local tags. 1 tag left alone (linked to another StashDB tag)." });
   assert.equal(logic.pinResult({ summary: "pinned 0 StashDB tags on 0 local tags", failed: 2 }).ok, false);
 });
+
+test("the refresh is the first action when refresh_plan says it can run, and says why not otherwise", () => {
+  const plan = { available: true, reason: null, report: "20261201-093000-sync", since: "2026-12-01T08:30:00Z" };
+  const live = logic.refreshOffer(plan, { dry_run: false });
+  assert.equal(live.available, true);
+  assert.equal(live.primary, true);
+  assert.equal(live.label, "Refresh (changes only, writes tags)");
+  assert.match(live.note, /changed since 2026-12-01 08:30 UTC \(an hour before the last whole-library run began\) and answers the rest from report 20261201-093000-sync/);
+  assert.equal(logic.refreshOffer(plan, { dry_run: true }).label, "Refresh, dry run (changes only)");
+  assert.equal(logic.refreshOffer(plan, null).label, "Refresh, dry run (changes only)");
+
+  const none = logic.refreshOffer({ available: false, reason: "no whole-library report to refresh from", report: null }, { dry_run: false });
+  assert.equal(none.available, false);
+  assert.equal(none.primary, false);
+  assert.match(none.note, /not available: no whole-library report to refresh from\. The sync asks StashDB about every scene/);
+  assert.equal(logic.refreshOffer(null, { dry_run: false }).available, false);
+});

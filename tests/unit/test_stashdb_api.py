@@ -16,6 +16,7 @@ from graphql import parse, validate
 from graphql.language import FieldNode, OperationDefinitionNode, VariableNode
 
 import stashdb_api
+import stashdb_changes
 from plugin_info import USER_AGENT
 from stashdb_api import (
     ALL_QUERY_DOCUMENTS,
@@ -837,6 +838,7 @@ QUERY_DOCUMENTS = {
     "aliased k=40": build_find_scenes_by_ids_query(40),
     "aliased tags k=1": stashdb_api.build_find_tags_by_ids_query(1),
     "aliased tags k=40": stashdb_api.build_find_tags_by_ids_query(40),
+    **{f"changes {i}": document for i, document in enumerate(stashdb_changes.ALL_QUERY_DOCUMENTS)},
 }
 
 
@@ -845,6 +847,15 @@ def test_query_documents_validate_against_the_stash_box_schema(document):
     schema = require_stashbox_schema()
 
     assert validate(schema, parse(document)) == []
+
+
+def test_the_changed_scenes_query_names_its_operation_and_every_operation_has_words_for_errors():
+    (operation,) = [d for d in parse(stashdb_changes.CHANGED_SCENES_QUERY).definitions
+                    if isinstance(d, OperationDefinitionNode)]
+    assert operation.name.value == stashdb_changes.CHANGED_SCENES_OPERATION
+    client = StashDBClient(ENDPOINT, API_KEY)
+    error = client._error(StashDBError, stashdb_changes.CHANGED_SCENES_OPERATION, "boom", None)
+    assert "the changed-scenes lookup failed" in str(error)
 
 
 def test_every_query_constant_has_the_operation_name_the_client_sends():
@@ -877,6 +888,25 @@ def test_tags_by_id_answer_per_id_forty_a_request(http, fake_clock):
     assert answers[0]["name"] == "Tag 0" and answers[39] is None
     assert isinstance(answers[40], StashDBError) and "invalid UUID" in str(answers[40])
     assert all("$id" in json.loads(call.request.body)["query"] for call in http.calls)
+
+
+def test_the_changed_scenes_paging_goes_through_the_clients_retries_and_keeps_the_key_out(http, fake_clock):
+    """A 502 is retried like any query; a GraphQL error fails the paging with the operation's
+    own words and never the key."""
+    pages = [(502, {}, "bad gateway"),
+             (200, {}, json.dumps({"data": {"queryScenes": {"count": 3, "scenes": [
+                 {"id": "a", "updated": "2026-05-28T20:26:41Z"}, {"id": "b", "updated": "2026-05-28T20:26:39Z"}]}}})),
+             (200, {}, json.dumps({"errors": [{"message": f"boom {API_KEY}"}], "data": None}))]
+    http.add_callback(responses.POST, ENDPOINT, callback=lambda request: pages.pop(0))
+    client = make_client(fake_clock)
+    changed = stashdb_changes.changed_scene_ids(client, 1_780_000_000.0, max_pages=5, page_size=2)
+    assert changed.ids == {"a"} and client.request_count == 2
+    sent = json.loads(http.calls[1].request.body)
+    assert sent["operationName"] == stashdb_changes.CHANGED_SCENES_OPERATION
+    assert sent["variables"] == {"input": {"sort": "UPDATED_AT", "direction": "DESC", "page": 1, "per_page": 2}}
+    with pytest.raises(StashDBError) as failure:
+        stashdb_changes.changed_scene_ids(client, 1_780_000_000.0, max_pages=5, page_size=2)
+    assert "the changed-scenes lookup failed" in str(failure.value) and API_KEY not in str(failure.value)
 
 
 def test_a_waiter_woken_late_pushes_the_next_permit_back(fake_clock):

@@ -50,9 +50,9 @@ def test_unknown_mode_fails_with_one_error_line(tmp_path):
     result = assert_stash_protocol(stdout, stderr)
     assert code == 1 and "Unknown mode" in result["error"]
     assert [line for line in stderr.splitlines() if line.startswith("\x01e")] == [
-        "\x01e\x02Unknown mode 'nonsense'; tagManager's modes are 'sync_scene_tags', 'rematch_scene_tags', 'unmatched_tags', "
-        "'link_tag', 'create_tags', 'exclude_tag', 'run_mode', 'tag_scenes', 'undo_run', 'list_runs', 'pin_matches', "
-        "'rematch_candidates'"]
+        "\x01e\x02Unknown mode 'nonsense'; tagManager's modes are 'sync_scene_tags', 'rematch_scene_tags', "
+        "'refresh_scene_tags', 'unmatched_tags', 'link_tag', 'create_tags', 'exclude_tag', 'run_mode', 'tag_scenes', "
+        "'undo_run', 'list_runs', 'pin_matches', 'rematch_candidates', 'refresh_plan'"]
 
 
 @pytest.mark.parametrize("status", [401])
