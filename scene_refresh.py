@@ -166,7 +166,7 @@ class RefreshingStashDB:
         self._lock = threading.Lock()
         self.asked_ids: set[str] = set()         # StashDB scenes asked about
         self.remembered_ids: set[str] = set()    # StashDB scenes answered from the memory
-        self.requests = {"fingerprints": 0, "ids": 0}
+        self.requests = {"fingerprints": 0, "ids": 0, "tag_details": 0}
 
     @property
     def request_count(self) -> int:
@@ -205,6 +205,7 @@ class RefreshingStashDB:
         ids = [str(stashdb_id) for stashdb_id in stashdb_ids]
         kept = dict(zip(ids, remembered_tag_details(self.remembered.folder, ids)))
         to_ask = [stashdb_id for stashdb_id in ids if kept[stashdb_id] is None or stashdb_id in self.plan.changed_tags]
+        self._count("tag_details", len(to_ask))
         asked = dict(zip(to_ask, self.client.find_tags_by_ids(to_ask) if to_ask else ()))
         return [asked[stashdb_id] if stashdb_id in asked else kept[stashdb_id] for stashdb_id in ids]
 
@@ -226,7 +227,8 @@ class RefreshingStashDB:
                 "tags_checked": len(remembered_tags(plan.memory)), "tags_changed": len(plan.changed_tags),
                 "scenes_asked": len(self.asked_ids), "scenes_from_memory": len(self.remembered_ids - self.asked_ids),
                 "requests": {"paging": plan.changed.pages, "tag_check": plan.tag_requests,
-                             "by_fingerprints": self.requests["fingerprints"], "by_id": self.requests["ids"]}}
+                             "by_fingerprints": self.requests["fingerprints"], "by_id": self.requests["ids"],
+                             "tag_details": self.requests["tag_details"]}}
 
 
 def summary_line(summary: dict) -> str:
@@ -236,4 +238,4 @@ def summary_line(summary: dict) -> str:
             f"{summary['tags_checked']} tags changed; {summary['scenes_asked']} scenes asked, "
             f"{summary['scenes_from_memory']} re-matched from report {summary['source_report']}; StashDB requests: "
             f"{requests['paging']} paging, {requests['tag_check']} tag check, {requests['by_fingerprints']} by "
-            f"fingerprints, {requests['by_id']} by id")
+            f"fingerprints, {requests['by_id']} by id, {requests['tag_details']} unmatched tags' details")

@@ -215,7 +215,7 @@ def test_unchanged_scenes_are_answered_from_the_report_and_only_changed_ones_are
     assert refreshing.answers_from_memory("a") and not refreshing.answers_from_memory("c")
     summary = refreshing.summary()
     assert (summary["scenes_asked"], summary["scenes_from_memory"]) == (2, 2)
-    assert summary["requests"] == {"paging": 1, "tag_check": 1, "by_fingerprints": 0, "by_id": 1}
+    assert summary["requests"] == {"paging": 1, "tag_check": 1, "by_fingerprints": 0, "by_id": 1, "tag_details": 0}
 
 
 def test_asking_about_more_than_half_the_library_is_the_full_syncs_job(tmp_path):
@@ -343,3 +343,4 @@ def test_unmatched_tags_details_come_from_the_report_unless_the_tag_changed_or_i
     assert asked == [["blonde", "new"]]                     # renamed since; never described
     assert StashDBTag.from_answer(answers[0]) == kept["rope"]
     assert [answer["name"] for answer in answers[1:]] == ["Blonde", "New"]
+    assert refreshing.summary()["requests"]["tag_details"] == 1
