@@ -267,14 +267,15 @@ _OPERATIONS = {UNMATCHED_TAGS: unmatched_tags, TAG_SCENES: tag_scenes, LINK_TAG:
 # -- StashDB tag details: the report first, StashDB for the rest ----------------------
 
 def stashdb_tags_by_id(ids: list[str], report_name: str | None, context: OperationContext) -> dict[str, Any]:
-    """Per id: its StashDBTag, or a text saying why there is none (unknown to StashDB)."""
+    """Per id: its StashDBTag, or a text saying why there is none (unknown to StashDB). A tag
+    the report knows by name only (its details request failed in that run) is asked again."""
     try:
         known = read_stashdb_tags(choose_report(context.report_dir, context.endpoint, report_name), set(ids))
     except ReportNotFound:
         if report_name is not None:
             raise
         known = {}
-    found: dict[str, Any] = {i: known[i] for i in ids if i in known}
+    found: dict[str, Any] = {i: known[i] for i in ids if i in known and known[i].described}
     missing = [i for i in ids if i not in found]
     if missing:
         found.update(zip(missing, _ask_stashdb(missing, context)))

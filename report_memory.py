@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable
 
 from report_reader import (ReportFolder, ReportNotFound, distinct_scene_rows, json_lines, named_report,
-                           report_folders)
+                           read_stashdb_tags, report_folders)
 from run_report import MAX_VOCABULARY, STASHDB_TAGS_FIELD, VOCABULARY_FILE
 
 log = logging.getLogger("tagManager.memory")
@@ -148,3 +148,15 @@ class RememberedStashDB:
         """The remembered scene, or None when the report does not hold that StashDB id (the
         scene's StashID changed since the report)."""
         return [self.memory.stashdb_scene(str(stashdb_id), self.only_tags) for stashdb_id in stashdb_ids]
+
+    def find_tags_by_ids(self, stashdb_ids: Iterable[str]) -> list[dict | None]:
+        return remembered_tag_details(self.memory.folder, stashdb_ids)
+
+
+def remembered_tag_details(folder: ReportFolder, stashdb_ids: Iterable[str]) -> list[dict | None]:
+    """Per id, the details the report kept of that tag (it kept those of its unmatched tags),
+    as its stashdb_tags.jsonl line (which StashDBTag.from_answer reads like a findTag
+    answer); None for a tag it did not describe."""
+    wanted = [str(stashdb_id) for stashdb_id in stashdb_ids]
+    kept = read_stashdb_tags(folder, set(wanted))
+    return [kept[i].as_dict() if i in kept and kept[i].described else None for i in wanted]

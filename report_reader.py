@@ -156,12 +156,15 @@ def scenes_with_tags(folder: ReportFolder, stashdb_ids: Iterable[str]) -> set[st
 
 
 def read_stashdb_tags(folder: ReportFolder, wanted: set[str] | None = None) -> dict[str, StashDBTag]:
-    """The details stashdb_tags.jsonl holds, per StashDB id (only `wanted` ones, when given)."""
+    """The details stashdb_tags.jsonl holds, per StashDB id (only `wanted` ones, when given):
+    a tag's first described line, else its first line (its name only)."""
     tags: dict[str, StashDBTag] = {}
     for value in json_lines(folder.path / STASHDB_TAGS_FILE, f"report {folder.name}"):
         tag = StashDBTag.from_answer(value) if isinstance(value, dict) else None
         if tag is not None and (wanted is None or tag.stashdb_id in wanted):
-            tags.setdefault(tag.stashdb_id, tag)
+            known = tags.get(tag.stashdb_id)
+            if known is None or (tag.described and not known.described):
+                tags[tag.stashdb_id] = tag
     return tags
 
 

@@ -10,8 +10,10 @@ complete JSON array at every flush:
 - `summary.json`: the run's summary, with the time it finished;
 - `run.json` (written first): the endpoint, dry run or not, targeted or not, start time
   (a refresh's: the moment its paging of StashDB's changes began);
-- `stashdb_tags.jsonl`: one line per StashDB tag no local tag matched (its description,
-  aliases, category), written when it is first met, flushed with the scenes.
+- `stashdb_tags.jsonl`: one line per StashDB tag no local tag matched, written when it is
+  first met (its id and name, `described` false, unless its details were already asked),
+  and one more with its description, aliases and category when they come (tag_details.py
+  asks them 40 tags a request); flushed with the scenes. A reader prefers the described line.
 `scenes.json` also names, per scene, the StashDB tag ids no local tag matched: with
 `stashdb_tags.jsonl` that is everything `unmatched_tags` lists, without asking StashDB.
 
@@ -61,7 +63,8 @@ class RunReport:
         self.folder: Path | None = None
         self._csv_file = self._json_file = self._tags_file = self._vocabulary_file = None
         self._rows = 0
-        self._described_tags: set[str] = set()
+        self._named_tags: set[str] = set()       # StashDB tag ids with a line in stashdb_tags.jsonl
+        self._described_tags: set[str] = set()   # ... with a described line
         self._vocabulary: dict[str, int] = {}   # StashDB tag id -> its number in this report
         self._guard(lambda: self._open(Path(parent), label, run_info or {}))
 
@@ -90,9 +93,13 @@ class RunReport:
         row[ADDED_IDS_FIELD] = list(added_tag_ids or [])
         self._guard(lambda: self._write_row(row))
         for tag in unmatched:
-            if tag.details is not None and tag.stashdb_id not in self._described_tags:
-                self._described_tags.add(tag.stashdb_id)
-                self._guard(lambda: self._write_tag(tag.details))
+            if tag.details is not None and tag.stashdb_id not in self._named_tags:
+                self._write_tag(tag.details)
+
+    def describe_tag(self, details) -> None:
+        """A StashDB tag's details (a stashdb_tag.StashDBTag), when they come after its name."""
+        if details.described and details.stashdb_id not in self._described_tags:
+            self._write_tag(details)
 
     def _remembered(self, stashdb_tags: list) -> list[int]:
         """The numbers of these StashDB tags in the vocabulary, each new one written to it."""
@@ -114,8 +121,11 @@ class RunReport:
         path.write_text(self.redact(json.dumps(value, indent=2, ensure_ascii=False)), encoding="utf-8")
 
     def _write_tag(self, details) -> None:
+        self._named_tags.add(details.stashdb_id)
+        if details.described:
+            self._described_tags.add(details.stashdb_id)
         line = json.dumps(details.as_dict(), ensure_ascii=False) + "\n"
-        self._tags_file.write(self.redact(line).encode("utf-8"))
+        self._guard(lambda: self._tags_file.write(self.redact(line).encode("utf-8")))
 
     def _write_row(self, row: dict) -> None:
         self._csv_file.write(self._csv_line([*list(row.values())[:4], "; ".join(row["tags"]), row["message"]]))

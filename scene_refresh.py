@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from report_memory import ReportMemory, choose_memory, read_memory
+from report_memory import ReportMemory, choose_memory, read_memory, remembered_tag_details
 from report_reader import ReportNotFound
 from short_text import shorten_names
 from stashdb_changes import ChangedScenes, PagingCannotReach, changed_scene_ids, changed_tags
@@ -166,7 +166,7 @@ class RefreshingStashDB:
         self._lock = threading.Lock()
         self.asked_ids: set[str] = set()         # StashDB scenes asked about
         self.remembered_ids: set[str] = set()    # StashDB scenes answered from the memory
-        self.requests = {"fingerprints": 0, "ids": 0}
+        self.requests = {"fingerprints": 0, "ids": 0, "tag_details": 0}
 
     @property
     def request_count(self) -> int:
@@ -198,6 +198,17 @@ class RefreshingStashDB:
         answers = iter(self.client.find_scenes_by_ids(to_ask) if to_ask else ())
         return [self._remembered(stashdb_id) if stashdb_id not in to_ask else next(answers) for stashdb_id in ids]
 
+    def find_tags_by_ids(self, stashdb_ids: Iterable[str]) -> list:
+        """The unmatched tags' details (tag_details.py): the memory's report kept those of its
+        unmatched tags, and a tag that did not change since is answered from there; StashDB
+        is asked about the rest."""
+        ids = [str(stashdb_id) for stashdb_id in stashdb_ids]
+        kept = dict(zip(ids, remembered_tag_details(self.remembered.folder, ids)))
+        to_ask = [stashdb_id for stashdb_id in ids if kept[stashdb_id] is None or stashdb_id in self.plan.changed_tags]
+        self._count("tag_details", len(to_ask))
+        asked = dict(zip(to_ask, self.client.find_tags_by_ids(to_ask) if to_ask else ()))
+        return [asked[stashdb_id] if stashdb_id in asked else kept[stashdb_id] for stashdb_id in ids]
+
     def _remembered(self, stashdb_id: str) -> dict | None:
         """The memory's scene; a deleted one as deleted (a stale StashID), an unknown one as None."""
         if self.remembered.gone_scenes.get(stashdb_id) == "stale_stash_id":
@@ -216,7 +227,8 @@ class RefreshingStashDB:
                 "tags_checked": len(remembered_tags(plan.memory)), "tags_changed": len(plan.changed_tags),
                 "scenes_asked": len(self.asked_ids), "scenes_from_memory": len(self.remembered_ids - self.asked_ids),
                 "requests": {"paging": plan.changed.pages, "tag_check": plan.tag_requests,
-                             "by_fingerprints": self.requests["fingerprints"], "by_id": self.requests["ids"]}}
+                             "by_fingerprints": self.requests["fingerprints"], "by_id": self.requests["ids"],
+                             "tag_details": self.requests["tag_details"]}}
 
 
 def summary_line(summary: dict) -> str:
@@ -226,4 +238,4 @@ def summary_line(summary: dict) -> str:
             f"{summary['tags_checked']} tags changed; {summary['scenes_asked']} scenes asked, "
             f"{summary['scenes_from_memory']} re-matched from report {summary['source_report']}; StashDB requests: "
             f"{requests['paging']} paging, {requests['tag_check']} tag check, {requests['by_fingerprints']} by "
-            f"fingerprints, {requests['by_id']} by id")
+            f"fingerprints, {requests['by_id']} by id, {requests['tag_details']} unmatched tags' details")

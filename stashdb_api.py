@@ -50,7 +50,7 @@ MAX_RETRIES = 3
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_RETRY_WAIT_SECONDS = 60.0  # a longer Retry-After fails the call instead of blocking it
 BODY_EXCERPT_CHARS = 200
-# One answer's bytes at most. 40 scenes with every tag described are well under 1 MiB on
+# One answer's bytes at most. 40 scenes or 40 described tags are well under 1 MiB on
 # StashDB; a larger answer is a StashDB error (retried, then deferred), never read whole.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 _READ_CHUNK_BYTES = 64 * 1024
@@ -72,16 +72,20 @@ fragment TagManagerTagFields on Tag {
 }
 """
 
-# A scene's tags come with what creating or suggesting a local tag needs: no extra request.
+# A scene's tags with what matching needs, their id and name (Stash's Tagger matches on
+# nothing else). The details of the tags no local tag matched are asked once per tag with
+# findTag (tag_details.py): asking them of every tag in every scene cost stash-box about
+# twice the CPU per scene (docs/stashbox.md, "What the plugin's requests cost the server").
 SCENE_FIELDS_FRAGMENT = """
 fragment TagManagerSceneFields on Scene {
   id
   deleted
   tags {
-    ...TagManagerTagFields
+    id
+    name
   }
 }
-""" + TAG_FIELDS_FRAGMENT
+"""
 
 ME_OPERATION = "TagManagerMe"
 ME_QUERY = """

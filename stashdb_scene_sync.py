@@ -33,6 +33,7 @@ from scene_tag_plan import TagPlan, plan_scene_tags
 from short_text import format_duration, shorten, shorten_names
 from stash_local import StashAuthError
 from sync_stats import Outcome, SceneResult, SyncStats, summary_lines
+from tag_details import TagDetails
 from tag_matching import TagCache, TagExcluder, id_order
 from tag_resolution import CREATED, SKIPPED, FAILED, WOULD_CREATE, TagCreator, log_creation
 
@@ -127,6 +128,11 @@ class SceneTagSync:
         self.progress = Progress(0, on_progress)
         self.tried_creating: set[str] = set()   # StashDB tag ids syncCreateMissing has tried
         self.would_create: set[str] = set()     # ... and, in a dry run, would create
+        # The unmatched tags' details serve the report and syncCreateMissing; without either, none is asked.
+        self.tag_details = None
+        if report is not None or settings.create_missing:   # gathered 40 a request, unless a tag is created now
+            self.tag_details = TagDetails(stashdb, gather=not settings.create_missing,
+                                          on_described=getattr(report, "describe_tag", None))
 
     # -- the run -----------------------------------------------------------------------
 
@@ -146,9 +152,13 @@ class SceneTagSync:
                 self.stats.deferred = len(deferred)
                 log.info("Trying the %d scenes whose requests failed once more", len(deferred))
                 self._attempt(fetcher, deferred, last_attempt=True)
+            if self.tag_details is not None:
+                self.tag_details.finish()
         except SyncAborted as exc:
             self.stats.aborted = str(exc)
             log.error("Stopping the run: %s", exc)
+            if self.tag_details is not None:
+                self.tag_details.close()
         self.stats.scenes_not_processed = self.stats.scenes_total - self.stats.scenes_processed
         self.stats.report_incomplete = getattr(self.report, "incomplete", None)
         self.progress.finish()
@@ -244,15 +254,22 @@ class SceneTagSync:
     def _plan_batch(self, batch: Sequence[SceneResult], last_attempt: bool) -> BatchWrite:
         """Each found scene's new tags. A scene whose planning fails unexpectedly is that
         scene's error; the others go on. With syncCreateMissing, the batch's unmatched tags
-        are created first and the scenes planned again."""
+        are created first and the scenes planned again. The unmatched tags met for the first
+        time are described by StashDB first (tag_details.py)."""
         found = [result for result in batch if result.outcome is None]
-        plans = [(result, self._plan_or_none(result)) for result in found]
+        plans = self._described_plans(found)
         if self.settings.create_missing and self._create_missing([plan for _, plan in plans if plan]):
-            plans = [(result, self._plan_or_none(result)) for result in found]
+            plans = self._described_plans(found)
         if self.would_create:
             self._mark_created_first(plan for _, plan in plans if plan)
         self._keep_unplanned(plans)
         return BatchWrite(list(batch), plans, last_attempt)
+
+    def _described_plans(self, found: list[SceneResult]) -> list[tuple[SceneResult, TagPlan | None]]:
+        plans = [(result, self._plan_or_none(result)) for result in found]
+        if self.tag_details is not None:
+            self.tag_details.describe(plan for _, plan in plans if plan is not None)
+        return plans
 
     def _start_write(self, write: BatchWrite, submit: Callable[..., Future]) -> BatchWrite:
         """Send the batch's additions in one request (dry run: log them instead)."""
@@ -323,6 +340,11 @@ class SceneTagSync:
             if tag.details is None or tag.stashdb_id in self.tried_creating:
                 continue
             self.tried_creating.add(tag.stashdb_id)
+            if not tag.details.described:
+                log.warning("Not creating local tag %r from StashDB tag %s: StashDB did not answer for its details "
+                            "(aliases, description)", tag.name, tag.stashdb_id)
+                self.stats.tag_creations_skipped += 1
+                continue
             try:
                 creation = creator.create(tag.details)
             except StashAuthError as exc:

@@ -12,6 +12,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,13 @@ class Profile:
 # first model (10 ms + 5 ms per root field) made writes four times too slow and reads three
 # times too fast.
 REALISTIC_STASHDB = Latency(per_request=0.15, per_root_field=0.005)
+# A real stash-box's own answer times per request kind (bench/stashbox_cost.py, pooled, the
+# stash-box tier's 2,192-scene seed, on loopback; medians of 240-265 requests of each kind,
+# 2026-12-02, the first of two runs; the second gave 38, 43 and 19 ms): 40 fingerprint lists
+# 40 ms, 40 aliased findScene 65 ms, 40 aliased findTag 22 ms. bench/latency_sweep.py adds
+# the time the answer spends on its way on top.
+STASHBOX_ANSWER_TIMES = Latency(by_root_field=(("findScenesBySceneFingerprints", 0.040),
+                                               ("findScene", 0.065 / 40), ("findTag", 0.022 / 40)))
 REALISTIC_STASH = Latency(per_request=0.002, per_root_field=0.0012, per_listed_id=0.001,
                           per_answered_scene=0.00004)  # the 100,000-id snapshot: 3.8-4.8 s in a real Stash
 NO_LATENCY = Latency()
@@ -56,14 +64,18 @@ PROFILES = {
 
 
 def run(profile: Profile, plugin_root: Path, seed: int, requests_in_flight: int | None = None) -> dict:
+    """One sync with its report, as the plugin runs it (the report is what asks the unmatched
+    tags' details: their findTag requests are among the StashDB requests counted)."""
     library = generate_library(profile.scenes, seed, fallback_share=FINGERPRINTS_UNKNOWN_SHARE)
-    with start_simulators(library, stashdb_rpm=profile.stashdb_rpm) as sims:
+    with start_simulators(library, stashdb_rpm=profile.stashdb_rpm) as sims, \
+            tempfile.TemporaryDirectory(prefix="tagmanager-bench-report-") as report_dir:
         sims.stashdb.latency = profile.stashdb_latency
         sims.stash.latency = profile.stash_latency
         driver = subprocess.run(
             [sys.executable, "-m", "bench.sync_driver", "--plugin-root", str(plugin_root),
              "--stash-url", sims.stash.url, "--stashdb-url", sims.stashdb.url,
              "--stashdb-api-key", sims.stashdb.api_key, "--rate", str(profile.client_rate),
+             "--report-dir", report_dir,
              *(["--requests-in-flight", str(requests_in_flight)] if requests_in_flight else [])],
             cwd=REPO_ROOT, capture_output=True, text=True, timeout=3600, check=False,
         )
@@ -71,6 +83,7 @@ def run(profile: Profile, plugin_root: Path, seed: int, requests_in_flight: int 
             raise SystemExit(f"sync driver failed ({driver.returncode}):\n{driver.stderr[-4000:]}")
         result = json.loads(driver.stdout.strip().splitlines()[-1])
         stashdb_requests = len(sims.stashdb.request_log)
+        tag_requests = len(sims.stashdb.request_log.with_root_field("findTag"))
         stash_requests = len(sims.stash.request_log)
         local_tags = _local_tags(plugin_root, sims.stash.url)
     stats = result["stats"]
@@ -82,6 +95,7 @@ def run(profile: Profile, plugin_root: Path, seed: int, requests_in_flight: int 
         "fallback_share": round(fallback / processed, 3),
         "stashdb_requests": stashdb_requests,
         "stashdb_requests_per_scene": round(stashdb_requests / processed, 4),
+        "stashdb_tag_detail_requests": tag_requests,
         "stash_requests": stash_requests,
         "stash_requests_per_scene": round(stash_requests / processed, 4),
         "wall_seconds": round(result["wall_seconds"], 2),

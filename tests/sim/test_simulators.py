@@ -1036,3 +1036,29 @@ def test_the_stash_latency_model_charges_a_snapshot_by_the_scene_it_answers():
         read_seconds = time.perf_counter() - started
     assert len(ids) == 40 and snapshot_seconds >= 40 * 0.05
     assert read_seconds < 20 * 0.05  # a read that lists its ids is charged by per_listed_id instead (0 here)
+
+
+def test_the_stashdb_latency_model_charges_each_kind_of_root_field_its_own_time():
+    """bench/run_bench.py's StashDB model takes a real stash-box's answer times per request
+    kind: an aliased findTag of 4 costs four of its own, a findScene field the default."""
+    from stashdb_api import build_find_scenes_by_ids_query, build_find_tags_by_ids_query, scene_id_variable
+    from tests.simulators.served import Latency
+    import time
+
+    library = generate_library(40, seed=5)
+    with start_simulators(library) as sims:
+        sims.stashdb.latency = Latency(per_request=0.01, by_root_field=(("findTag", 0.1),))
+        headers = {"ApiKey": sims.stashdb.api_key}
+
+        def timed(document: str, ids: list[str]) -> float:
+            started = time.perf_counter()
+            variables = {scene_id_variable(i): value for i, value in enumerate(ids)}
+            answer = requests.post(sims.stashdb.url, json={"query": document, "variables": variables},
+                                   headers=headers, timeout=TIMEOUT)
+            assert answer.status_code == 200 and not answer.json().get("errors")
+            return time.perf_counter() - started
+
+        tags = timed(build_find_tags_by_ids_query(4), [tag.id for tag in library.stashdb_tags[:4]])
+        scenes = timed(build_find_scenes_by_ids_query(4), [scene.id for scene in library.stashdb_scenes[:4]])
+    assert tags >= 0.01 + 4 * 0.1
+    assert 0.01 <= scenes < 0.2

@@ -172,11 +172,12 @@ class GraphQLHTTPServer:
         return answer
 
     def _simulate_latency(self, entry: RequestLogEntry) -> None:
-        """A real server's time to answer: a fixed cost plus one per root field, so a
-        request of 40 aliased fields costs what 40 separate answers would, less the
-        per-request overhead; plus one per id listed in an `ids` variable."""
+        """A real server's time to answer: a fixed cost plus one per root field (its own,
+        when the latency names that field), so a request of 40 aliased fields costs what 40
+        separate answers would, less the per-request overhead; plus one per id listed in an
+        `ids` variable."""
         latency = self.service.latency
-        delay = latency.seconds_for(len(entry.root_fields))
+        delay = latency.seconds_for(len(entry.root_fields)) + latency.named_fields_extra(entry.root_fields)
         ids = entry.variables.get("ids") if isinstance(entry.variables, dict) else None
         if isinstance(ids, list) and hasattr(latency, "seconds_for_ids"):
             delay += latency.seconds_for_ids(len(ids))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from graphql import GraphQLSchema
 
@@ -18,15 +18,24 @@ class Latency:
     `per_listed_id` for each element of an `ids` list variable (a read of that many rows:
     Stash's `findScenes(ids: $ids)` costs by the scene, not by the root field), plus
     `per_answered_scene` for each scene an answer lists when the request listed no ids
-    (the sync's id snapshot: one request answering every scene's id)."""
+    (the sync's id snapshot: one request answering every scene's id). `by_root_field`
+    names a root field's own time, instead of `per_root_field` (a real server's answer
+    times per request kind: bench/stashbox_cost.py)."""
 
     per_request: float = 0.0
     per_root_field: float = 0.0
     per_listed_id: float = 0.0
     per_answered_scene: float = 0.0
+    by_root_field: tuple[tuple[str, float], ...] = ()
 
     def seconds_for(self, root_fields: int) -> float:
         return self.per_request + self.per_root_field * root_fields
+
+    def named_fields_extra(self, names: Iterable[str]) -> float:
+        """What the root fields `names` (aliases resolved) add beyond `seconds_for(len(names))`:
+        each field `by_root_field` names costs its own time instead of `per_root_field`."""
+        own = dict(self.by_root_field)
+        return sum(own[name] - self.per_root_field for name in names if name in own)
 
     def seconds_for_ids(self, listed_ids: int) -> float:
         return self.per_listed_id * listed_ids

@@ -37,7 +37,8 @@ def local_scene(scene_id, stashdb_id, *, tags=(), oshash=None, title=None, endpo
 
 
 def stashdb_scene(scene_id, tags, *, deleted=False):
-    """`tags`: (id, name) pairs, or StashDB Tag dicts with description, aliases, category."""
+    """`tags`: (id, name) pairs, or StashDB Tag dicts with description, aliases, category
+    (FakeStashDB answers a scene's tags by id and name, their details through findTag)."""
     return {"id": scene_id, "deleted": deleted,
             "tags": [t if isinstance(t, dict) else {"id": t[0], "name": t[1]} for t in tags]}
 
@@ -115,11 +116,14 @@ class FakeLocalStash:
 
 @dataclass
 class FakeStashDB:
-    """StashDB as a dict of scenes; fingerprints map to scene ids."""
+    """StashDB as a dict of scenes; fingerprints map to scene ids. Scenes are answered as the
+    sync asks them, each tag by `id` and `name`; `find_tags_by_ids` answers a tag's details
+    from the scenes' tag dicts (a tag given as a pair has none: no description, no aliases)."""
 
     scenes: dict[str, dict]
     by_oshash: dict[str, list[str]] = field(default_factory=dict)
-    errors: list = field(default_factory=list)  # exceptions to raise on the next calls, in order
+    errors: list = field(default_factory=list)  # exceptions to raise on the next scene calls, in order
+    tag_errors: list = field(default_factory=list)  # ... on the next findTag calls
     calls: list = field(default_factory=list)
 
     def _maybe_fail(self):
@@ -139,17 +143,38 @@ class FakeStashDB:
                     scene = self.scenes[sid]
                     if not scene["deleted"] and scene not in found:
                         found.append(scene)
-            answers.append(found)
+            answers.append([_as_asked(scene) for scene in found])
         return answers
 
     def find_scenes_by_ids(self, scene_ids):
         scene_ids = list(scene_ids)
         self.calls.append(("ids", scene_ids))
         self._maybe_fail()
-        return [self.scenes.get(i) for i in scene_ids]
+        return [_as_asked(self.scenes.get(i)) for i in scene_ids]
+
+    def find_tags_by_ids(self, tag_ids):
+        tag_ids = list(tag_ids)
+        self.calls.append(("tags", tag_ids))
+        if self.tag_errors:
+            raise self.tag_errors.pop(0)
+        known = {tag["id"]: tag for scene in self.scenes.values() for tag in scene["tags"] or ()
+                 if isinstance(tag, dict)}
+        return [None if i not in known else
+                {"description": None, "aliases": [], "deleted": False, "category": None, **known[i]} for i in tag_ids]
+
+    def asked_tag_ids(self):
+        return [tag_id for kind, ids in self.calls if kind == "tags" for tag_id in ids]
 
     def count(self, kind):
         return sum(1 for call in self.calls if call[0] == kind)
+
+
+def _as_asked(scene):
+    """A StashDB scene with the fields the sync asks: its tags' ids and names only."""
+    if scene is None or not isinstance(scene["tags"], list):
+        return scene  # hostile answers go through as they are
+    return {**scene, "tags": [{"id": tag.get("id"), "name": tag.get("name")} if isinstance(tag, dict) else tag
+                              for tag in scene["tags"]]}
 
 
 def stashdb_error(message="HTTP 502 from StashDB"):

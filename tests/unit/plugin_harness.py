@@ -231,11 +231,13 @@ class FakeServers:
         return json_answer({"data": data, **({"errors": errors} if errors else {})})
 
     def _stashdb_scene(self, stash_id: str) -> dict:
-        return {"id": stash_id, "deleted": False, "tags": self.stashdb_tags_of_scene.get(stash_id, self.stashdb_tags)}
+        """A scene as the plugin asks it: its tags' ids and names (their details are findTag's)."""
+        tags = self.stashdb_tags_of_scene.get(stash_id, self.stashdb_tags)
+        return {"id": stash_id, "deleted": False, "tags": [{"id": tag["id"], "name": tag["name"]} for tag in tags]}
 
     def _stashdb_tag(self, tag_id: str) -> dict | None:
-        known = {tag["id"]: tag for tag in self.stashdb_tags} | self.stashdb_tag_catalogue
-        tag = known.get(tag_id)
+        known = {tag["id"]: tag for tags in (self.stashdb_tags, *self.stashdb_tags_of_scene.values()) for tag in tags}
+        tag = (known | self.stashdb_tag_catalogue).get(tag_id)
         return None if tag is None else {"description": None, "aliases": [], "deleted": False, "category": None, **tag}
 
 

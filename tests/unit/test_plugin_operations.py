@@ -193,6 +193,23 @@ def test_create_tags_asks_stashdb_only_for_tags_the_report_lacks(servers, tmp_pa
     assert unknown["status"] == "skipped" and unknown["reason"] == "StashDB has no tag t-x"
 
 
+def test_a_tag_the_sync_could_not_describe_is_listed_by_name_and_described_by_create_tags(tmp_path):
+    """The sync's findTag request failed: the report knows the tags by id and name only; the
+    listing shows the names, and create_tags asks StashDB instead of creating a bare tag."""
+    servers = servers_with_unmatched_tags(
+        stashdb_fault=lambda body: (502, {}, "") if body.get("operationName") == "TagManagerFindTagsByIds" else None)
+    assert run_plugin(servers, tmp_path)[0] == 0
+    assert servers.stashdb_ops.count("TagManagerFindTagsByIds") == 4  # one request, its three retries
+    listed = {tag["name"]: tag for tag in operation(servers, tmp_path, mode="unmatched_tags")[1]["output"]["tags"]}
+    assert set(listed) == {"Big Tits", "Stockings", "Ass-to-Mouth"}
+    assert listed["Big Tits"]["description"] is None and listed["Big Tits"]["aliases"] == []
+    servers.stashdb_fault = lambda body: None
+    (big,) = operation(servers, tmp_path, mode="create_tags", stashdb_ids="t-big")[1]["output"]["tags"]
+    assert big["status"] == "created" and big["aliases"] == ["Big Boobs"]
+    assert servers.local_tags[big["tag_id"]]["description"] == BIG_TITS["description"]
+    assert servers.stashdb_ops[-1] == "TagManagerFindTagsByIds"
+
+
 def test_a_name_another_tag_holds_once_trimmed_is_skipped_with_a_hint_to_link(servers, tmp_path):
     # The matcher compares " Hosiery " as it is; tagCreate would trim it and collide.
     servers.local_tags["7"] = local_tag("7", "Hosiery")

@@ -215,7 +215,7 @@ def test_unchanged_scenes_are_answered_from_the_report_and_only_changed_ones_are
     assert refreshing.answers_from_memory("a") and not refreshing.answers_from_memory("c")
     summary = refreshing.summary()
     assert (summary["scenes_asked"], summary["scenes_from_memory"]) == (2, 2)
-    assert summary["requests"] == {"paging": 1, "tag_check": 1, "by_fingerprints": 0, "by_id": 1}
+    assert summary["requests"] == {"paging": 1, "tag_check": 1, "by_fingerprints": 0, "by_id": 1, "tag_details": 0}
 
 
 def test_asking_about_more_than_half_the_library_is_the_full_syncs_job(tmp_path):
@@ -315,3 +315,32 @@ def test_a_stashdb_failure_while_paging_stops_the_refresh_with_the_reason_and_wr
     result = assert_stash_protocol(stdout, stderr)
     assert code == 1 and "the changed-scenes lookup failed" in result["error"] and "HTTP 400" in result["error"]
     assert STASHDB_KEY not in stdout + stderr and len(servers.mutations) == written
+
+
+def test_unmatched_tags_details_come_from_the_report_unless_the_tag_changed_or_it_lacks_them(tmp_path):
+    """The refresh's sync asks the unmatched tags' details (tag_details.py): the report kept
+    them for its unmatched tags, so only a changed tag or one it did not describe is asked."""
+    from scene_tag_plan import UnmatchedTag
+    from stashdb_tag import StashDBTag
+
+    info = {"endpoint": ENDPOINT, "dry_run": False, "targeted": False, "kind": "sync", "covers_library": True,
+            "started_epoch": T0}
+    report = RunReport(tmp_path, run_info=info)
+    kept = {tag_id: StashDBTag(tag_id, name, f"About {name}.", (f"{name}s",)) for tag_id, name in
+            (("rope", "Rope"), ("blonde", "Blonde"))}
+    report.scene("1", None, "a", "unchanged", [], unmatched=[UnmatchedTag(t.name, t.stashdb_id, t) for t in kept.values()],
+                 stashdb_tags=[{"id": t.stashdb_id, "name": t.name} for t in kept.values()])
+    for scene_id, stashdb_id in (("2", "b"), ("3", "c")):
+        report.scene(scene_id, None, stashdb_id, "unchanged", [], stashdb_tags=[])
+    report.finish({}, [])
+    memory = read_memory(choose_memory(tmp_path, ENDPOINT))
+    stashdb = PagingStashDB(tags={**SAME_TAGS, "blonde": {"id": "blonde", "name": "Blond", "deleted": False}})
+    asked = []
+    stashdb.find_tags_by_ids = lambda ids: asked.append(list(ids)) or [{"id": i, "name": i.title(), "aliases": []}
+                                                                      for i in ids]
+    refreshing = RefreshingStashDB(stashdb, plan_refresh(stashdb, memory, ["1", "2", "3"], now=T0))
+    answers = refreshing.find_tags_by_ids(["rope", "blonde", "new"])
+    assert asked == [["blonde", "new"]]                     # renamed since; never described
+    assert StashDBTag.from_answer(answers[0]) == kept["rope"]
+    assert [answer["name"] for answer in answers[1:]] == ["Blonde", "New"]
+    assert refreshing.summary()["requests"]["tag_details"] == 1

@@ -123,3 +123,19 @@ def test_a_full_dry_run_report_is_a_memory_too(tmp_path):
     servers.settings = {"syncDryRun": False}
     code, _, _ = run_plugin(servers, tmp_path, args=REMATCH)
     assert code == 0 and all({"id": rope} in servers.scene_tags[i] for i in ("1", "2", "3"))
+
+
+def test_a_rematch_report_describes_its_unmatched_tags_as_the_sync_report_did_without_asking(tmp_path):
+    """The re-match's own report keeps the details of the tags still unmatched, taken from the
+    report it re-applies (the page lists the newest report), with no StashDB request."""
+    servers = servers_with_an_unmatched_tag()
+    servers.stashdb_tag_catalogue["t-rope"] = {**ROPE, "description": "Tied up.", "aliases": ["Shibari"],
+                                               "category": {"name": "Action"}}
+    assert run_plugin(servers, tmp_path, args=SYNC)[0] == 0
+    asked = len(servers.stashdb_ops)
+    assert run_plugin(servers, tmp_path, args=REMATCH)[0] == 0
+    assert len(servers.stashdb_ops) == asked
+    sync_report, rematch_report = reports(tmp_path)
+    described = [(folder / "stashdb_tags.jsonl").read_text() for folder in (sync_report, rematch_report)]
+    assert described[0] == described[1]
+    assert json.loads(described[1].splitlines()[-1])["aliases"] == ["Shibari"]
