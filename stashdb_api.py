@@ -400,6 +400,7 @@ class StashDBClient:
         self._sleep = sleep
         self._count_lock = threading.Lock()
         self.request_count = 0
+        self._key_rejected = False   # once StashDB refused the key, nothing more is sent this run
 
     def __repr__(self) -> str:
         return f"StashDBClient({self.endpoint!r})"
@@ -565,6 +566,7 @@ class StashDBClient:
         errors = [error if isinstance(error, dict) else {"message": str(error)} for error in errors]
         answer = _Answer(body.get("data"), errors, response.status_code)
         if any("not authorized" in str(error.get("message", "")).lower() for error in errors):
+            self._key_rejected = True
             raise self._graphql_errors_error(operation, answer, StashDBAuthError)
         if not isinstance(answer.data, dict):
             if errors:
@@ -577,6 +579,8 @@ class StashDBClient:
             raise self._error(StashDBAuthError, operation, "no API key configured", None)
         for retry in range(1, MAX_RETRIES + 2):
             self.rate_limiter.wait()
+            if self._key_rejected:   # seen by another request (another thread) meanwhile
+                raise self._error(StashDBAuthError, operation, "API key rejected earlier in this run; not sent", None)
             try:
                 response = self._send_once(operation, payload)
             except StashDBError as failure:  # a timeout or a dropped connection
@@ -650,6 +654,7 @@ class StashDBClient:
         if 200 <= status < 300:
             return
         if status == 401:
+            self._key_rejected = True
             raise self._error(StashDBAuthError, operation, "API key rejected", status, response.text)
         if status == 429:
             detail = f"rate limited after {MAX_RETRIES} retries"

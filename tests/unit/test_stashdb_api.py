@@ -965,3 +965,26 @@ def test_an_answer_just_under_the_cap_is_read(http, fake_clock, monkeypatch):
     monkeypatch.setattr(stashdb_api, "MAX_ANSWER_BYTES", len(body.encode()))
     http.add(responses.POST, ENDPOINT, status=200, body=body)
     assert one_scene(make_client(fake_clock), "a")["id"] == scene(1, "Anal")["id"]
+
+
+@pytest.mark.parametrize("rejection", ["http 401", "not authorized"])
+def test_once_the_key_is_rejected_the_client_sends_nothing_more_from_any_thread(http, fake_clock, rejection):
+    """A 401 (or "not authorized") seen by one request, e.g. the tag-details thread's, stops
+    every later request of the run before it is sent: a revoked key is not asked again."""
+    ERROR_CASES[rejection][0](http)
+    client = make_client(fake_clock)
+    with pytest.raises(StashDBAuthError):
+        one_scene(client, "x")
+    sent = len(http.calls)
+
+    later: list[BaseException] = []
+    worker = threading.Thread(target=lambda: later.append(pytest.raises(StashDBAuthError, client.find_tags_by_ids,
+                                                                        ["t1"]).value))
+    worker.start()
+    worker.join()
+    with pytest.raises(StashDBAuthError) as caught:
+        client.find_scenes_by_fingerprints([[phash_query(1)]])
+
+    assert len(http.calls) == sent and client.request_count == sent
+    assert "rejected earlier in this run" in str(caught.value) and API_KEY not in str(caught.value)
+    assert len(later) == 1 and isinstance(later[0], StashDBAuthError)
