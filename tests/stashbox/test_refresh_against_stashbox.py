@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from stashdb_api import FIND_TAGS_BY_IDS_OPERATION
 from tests.sim.test_refresh_against_simulators import live_synced_scenes, operations, stashdb_scenes_asked
 from tests.simulators import generate_library
 from tests.simulators.expectations import TagOracle, compute_outcomes
@@ -159,7 +160,8 @@ def test_the_summary_counts_the_changes_and_the_requests_by_kind(refreshed):
     ops = operations(refreshed["requests"])
     requests = summary["requests"]
     assert requests == {"paging": ops.count("TagManagerChangedScenes"), "tag_check": ops.count("TagManagerLiveTags"),
-                        "by_fingerprints": ops.count(SCENE_REQUESTS[0]), "by_id": ops.count(SCENE_REQUESTS[1])}
+                        "by_fingerprints": ops.count(SCENE_REQUESTS[0]), "by_id": ops.count(SCENE_REQUESTS[1]),
+                        "tag_details": ops.count(FIND_TAGS_BY_IDS_OPERATION)}
     assert (requests["paging"], requests["tag_check"]) == (1, 1)
     asked = summary["scenes_asked"]
     assert requests["by_fingerprints"] + requests["by_id"] <= 2 * math.ceil(asked / 40)
