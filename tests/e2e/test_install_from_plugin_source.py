@@ -43,6 +43,7 @@ SOURCE_LOCAL_PATH = "tagmanager-local"
 STASH_PACKAGE_RECORD = "manifest"  # pkg.ManifestFile: Stash's record of an installed package
 FULL_REPORT_TASK_NAME = "Sync Scene Tags from StashDB (full dry run report)"
 REMATCH_TASK_NAME = "Re-match scenes from the last sync (no StashDB requests)"
+REFRESH_TASK_NAME = "Refresh scene tags from StashDB (changes since the last sync)"
 BOX_NAME = "Simulated StashDB (plugin manager test)"
 SEEDED_SCENES = 3
 INSTALL_TIMEOUT_SECONDS = 60.0
@@ -217,7 +218,8 @@ def test_stash_loads_the_installed_plugin_with_its_tasks_and_settings(listed_plu
     assert plugin["id"] == PLUGIN_ID
     assert plugin["version"] == checkout_manifest().version
     assert plugin["enabled"] is True
-    assert [task["name"] for task in plugin["tasks"]] == [SYNC_TASK_NAME, FULL_REPORT_TASK_NAME, REMATCH_TASK_NAME]
+    assert [task["name"] for task in plugin["tasks"]] == [SYNC_TASK_NAME, FULL_REPORT_TASK_NAME, REMATCH_TASK_NAME,
+                                                                 REFRESH_TASK_NAME]
     assert [(hook["name"], hook["hooks"]) for hook in plugin["hooks"]] == [
         ("Follow tag changes", ["Tag.Create.Post", "Tag.Update.Post", "Tag.Merge.Post"])]
     settings = {setting["name"]: setting["type"] for setting in plugin["settings"]}
