@@ -86,6 +86,11 @@ def refresh_source(report_dir: Path, endpoint: str, now: float):
     return folder
 
 
+def changes_since(folder) -> float:
+    """The time a refresh from this report counts StashDB's changes from: its start, less the margin."""
+    return float(folder.run["started_epoch"]) - SAFETY_MARGIN_SECONDS
+
+
 def refresh_availability(report_dir: Path, endpoint: str, now: float) -> dict:
     """What the page shows before a refresh: can one run (without reading the whole memory),
     from which report, counting changes since when; or why the full sync is needed."""
@@ -93,8 +98,7 @@ def refresh_availability(report_dir: Path, endpoint: str, now: float) -> dict:
         folder = refresh_source(report_dir, endpoint, now)
     except FullRunNeeded as exc:
         return {"available": False, "reason": str(exc), "report": None, "since": None}
-    since = folder.run["started_epoch"] - SAFETY_MARGIN_SECONDS
-    return {"available": True, "reason": None, "report": folder.name, "since": iso_time(since),
+    return {"available": True, "reason": None, "report": folder.name, "since": iso_time(changes_since(folder)),
             "report_started_at": folder.run.get("started_at"), "kind": folder.run.get("kind", "sync")}
 
 
@@ -119,7 +123,7 @@ def remembered_tags(memory: ReportMemory) -> dict[str, str]:
 def plan_refresh(client, memory: ReportMemory, library_scene_ids: list[str], now: float | None = None) -> RefreshPlan:
     """Ask StashDB what changed since the memory's start, and decide which scenes to ask about."""
     paging_started = time.time() if now is None else now
-    since = float(memory.folder.run["started_epoch"]) - SAFETY_MARGIN_SECONDS
+    since = changes_since(memory.folder)
     full_run_requests = max(1, math.ceil(len(library_scene_ids) / SCENES_PER_REQUEST))
     try:
         changed = changed_scene_ids(client, since, max_pages=full_run_requests)
